@@ -1,0 +1,56 @@
+"""Command line: ``python -m agent chat | prompts | dev | start | console``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    command = argv[0] if argv else ""
+    if command == "prompts":
+        from .prompts_cli import main as prompts_main
+
+        return prompts_main(argv[1:])
+    if command in ("dev", "start", "console", "connect", "download-files"):
+        from .worker import run_worker
+
+        return run_worker(argv)
+    if command == "chat":
+        return _chat(argv[1:])
+    print(
+        "usage: python -m agent chat [--persona ID] [--provider NAME] [--jsonl]\n"
+        "       python -m agent prompts list | render NAME [--var K=V ...] | check [--dir DIR]\n"
+        "       python -m agent dev | start | console",
+        file=sys.stderr,
+    )
+    return 0 if command in ("-h", "--help") else 2
+
+
+def _chat(argv: list[str]) -> int:
+    import asyncio
+
+    from .providers import PROVIDERS, ConfigError
+
+    parser = argparse.ArgumentParser(prog="python -m agent chat", description="Text chat with the agent.")
+    parser.add_argument("--persona", help="persona id to start with (default: assistant)")
+    parser.add_argument("--provider", choices=PROVIDERS, help="override the provider chosen from the environment")
+    parser.add_argument("--jsonl", action="store_true", help="one JSON object a line on stdout")
+    args = parser.parse_args(argv)
+
+    import prompts
+
+    from .chat import run_chat
+
+    try:
+        return asyncio.run(run_chat(persona=args.persona, provider=args.provider, jsonl=args.jsonl))
+    except (ConfigError, prompts.PromptError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

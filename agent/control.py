@@ -1,0 +1,280 @@
+"""The session controller: carries out what the tools ask, and keeps the state
+(persona, away hold) that must survive a hand-off to a fresh realtime session."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from livekit.agents import AgentSession, RunContext, llm
+from livekit.agents.llm import ToolError
+
+import prompts
+from tools import Outcome, PersonaChoice
+
+from . import forgetting, lk_private
+from .providers import Provider
+from .router import Router
+from .session_agent import SessionAgent
+from .strategies import strategy_for
+
+logger = logging.getLogger("agent")
+
+
+@dataclass
+class AwayPolicy:
+    """How long a hold lasts before the check-in, and before the goodbye."""
+
+    default_hold_minutes: float = 3.0
+    goodbye_after_minutes: float = 2.0
+    seconds_per_minute: float = 60.0  # tests shrink time here, not in the tools
+
+
+@dataclass
+class _Hold:
+    requested: bool
+    timer: asyncio.TimerHandle | None = None
+    checked_in: bool = False
+
+
+class SessionController:
+    def __init__(
+        self,
+        library: prompts.PromptLibrary,
+        provider: Provider,
+        *,
+        persona: str = "assistant",
+        user_name: str | None = None,
+        language: str = "en",
+        away: AwayPolicy | None = None,
+    ) -> None:
+        self.library = library
+        self.provider = provider
+        self.persona_id = library.persona(persona).id
+        self.user_name = user_name
+        self.language = language
+        self.away_policy = away or AwayPolicy()
+        self.session: AgentSession | None = None
+        self.on_persona_changed: list[Callable[[str], None]] = []
+        self._hold: _Hold | None = None
+        self._pending: set[asyncio.Task[Any]] = set()
+        self._router: tuple[Any, Router] | None = None
+        if provider.name == "offline" and provider.offline_hooks is None:
+            provider.offline_hooks = (self.router, self.offline_line)
+        self.behaviour = provider.behaviour
+        self.strategy = strategy_for(provider, self.behaviour)
+
+    # -- building agents and rendering ------------------------------------------------
+
+    def variables(self, persona_id: str | None = None, **extra: Any) -> dict[str, Any]:
+        return prompts.standard_variables(
+            self.library.persona(persona_id or self.persona_id),
+            user_name=self.user_name,
+            language=self.language,
+            capabilities=self.behaviour.as_template_variables(),
+            away=self._hold is not None,
+        ) | extra
+
+    def render(self, name: str, persona_id: str | None = None, **extra: Any) -> str:
+        return self.library.render(name, **self.variables(persona_id, **extra)).strip()
+
+    def instructions(self, persona_id: str | None = None) -> str:
+        pid = persona_id or self.persona_id
+        return self.library.render_persona(pid, **self.variables(pid)).strip()
+
+    def offline_line(self) -> str:
+        return self.library.render_block(self.persona_id, "offline_reply", **self.variables()).strip()
+
+    def router(self) -> Router:
+        # rebuilt only when the library reloads its triggers or personas
+        key = (id(self.library.triggers()), tuple(self.library.personas().values()))
+        if self._router is None or self._router[0] != key:
+            aliases = {}
+            for p in self.library.personas().values():
+                for word in (p.id, p.name, *p.aliases):
+                    aliases[word] = p.id
+            self._router = (key, Router(self.library.triggers(), aliases))
+        return self._router[1]
+
+    def persona_choices(self) -> list[PersonaChoice]:
+        return [PersonaChoice(p.id, p.name, p.description) for p in self.library.personas().values()]
+
+    def new_agent(self, *, persona_id: str | None = None, chat_ctx: llm.ChatContext | None = None, entry_line: str = "") -> SessionAgent:
+        persona = self.library.persona(persona_id or self.persona_id)
+        return SessionAgent(
+            self,
+            instructions=self.instructions(persona.id),
+            model=self.provider.model_for(persona.voices),
+            tts=self.provider.tts_for(persona.voices),
+            chat_ctx=chat_ctx,
+            entry_line=entry_line,
+            voice=persona.voices.get(self.provider.name),
+        )
+
+    def first_agent(self, *, greet: bool = True) -> SessionAgent:
+        return self.new_agent(entry_line=self.library.persona(self.persona_id).greeting if greet else "")
+
+    def attach(self, session: AgentSession) -> None:
+        self.session = session
+        session.on("user_state_changed", self._on_user_state_changed)
+        session.on("agent_state_changed", self._on_agent_state_changed)
+
+    # -- the tools' side -----------------------------------------------------------------
+
+    async def switch_persona(self, persona: str, ctx: RunContext) -> Outcome:
+        target = self.library.persona(persona)
+        if target.id == self.persona_id:
+            return Outcome("unchanged", target.name)
+        try:
+            instructions = self.instructions(target.id)
+            line = self.render("lines/switch", target.id, previous={"id": self.persona_id, "name": self._name()})
+        except prompts.PromptError as e:
+            logger.warning("persona %s does not render: %s", target.id, e)
+            raise ToolError(f"The {target.name} persona could not be loaded; nothing changed.") from None
+        agent = self._agent()
+        applied = await self.strategy.switch_persona(self, agent, target, instructions, line)
+        self.persona_id = target.id
+        for callback in self.on_persona_changed:
+            callback(target.id)
+        return Outcome("switched", target.name, say="" if applied.handoff else line, notes=applied.notes, handoff=applied.handoff)
+
+    async def forget(self, scope: str, ctx: RunContext) -> Outcome:
+        call_id = ctx.function_call.call_id
+        if scope == "last_turn" and not forgetting.has_previous_turn(self._agent().chat_ctx.items, call_id):
+            return Outcome("nothing_to_forget")
+        task = asyncio.create_task(self._forget_after_reply(ctx.speech_handle, scope, call_id))
+        self._track(task)
+        subject = "the whole conversation" if scope == "everything" else "the user's previous turn and your reply"
+        return Outcome("forgotten", subject, say=self.render("lines/forget", scope=scope))
+
+    async def mark_away(self, reason: str | None, minutes: float | None, ctx: RunContext) -> Outcome:
+        already = self._hold is not None and self._hold.requested
+        self._start_hold(requested=True, minutes=minutes)
+        subject = f" for about {minutes:g} minutes" if minutes else ""
+        if already:
+            return Outcome("already_away", subject or " the default length")
+        return Outcome("away", subject, say=self.render("lines/away_ack", minutes=minutes))
+
+    # -- speaking and gating -----------------------------------------------------------------
+
+    def speak(self, text: str) -> Any:
+        """Say a rendered line: verbatim where a TTS or text output exists, through
+        the realtime model otherwise."""
+        session = self._session()
+        if self.provider.realtime and session.tts is None:
+            return session.generate_reply(instructions=f'Say exactly this and nothing else: "{text}"')
+        return session.say(text)
+
+    async def may_reply(self, chat_ctx: llm.ChatContext) -> bool:
+        """False while the user is away and the words were side-talk."""
+        await self.settle()
+        last = next((i for i in reversed(chat_ctx.items) if i.type in ("message", "function_call_output")), None)
+        if self._hold is None or last is None or last.type != "message" or last.role != "user":
+            return True
+        persona = self.library.persona(self.persona_id)
+        if self.router().is_return(last.text_content or "", addressed_as=(persona.name, *persona.aliases)):
+            self.end_hold()
+            return True
+        # side-talk: the hold stays, and so does the away state a frontend shows
+        lk_private.mark_user_away(self._session())
+        return False
+
+    async def settle(self) -> None:
+        """Wait until changes deferred past a reply have been applied."""
+        while self._pending:
+            await asyncio.gather(*self._pending, return_exceptions=True)
+
+    # -- away ------------------------------------------------------------------------------
+
+    def _start_hold(self, *, requested: bool, minutes: float | None) -> None:
+        self._cancel_hold_timer()
+        self._hold = _Hold(requested=requested)
+        p = self.away_policy
+        if requested:
+            lk_private.mark_user_away(self._session())
+            delay = (minutes or p.default_hold_minutes) * p.seconds_per_minute
+            self._hold.timer = asyncio.get_running_loop().call_later(delay, self._check_in)
+        else:
+            self._check_in()
+
+    def _check_in(self) -> None:
+        hold = self._hold
+        if hold is None or hold.checked_in:
+            return
+        hold.checked_in = True
+        self.speak(self.render("lines/away_checkin", requested=hold.requested))
+        delay = self.away_policy.goodbye_after_minutes * self.away_policy.seconds_per_minute
+        hold.timer = asyncio.get_running_loop().call_later(delay, self._say_goodbye)
+
+    def _say_goodbye(self) -> None:
+        if self._hold is None:
+            return
+        self._hold = None
+        handle = self.speak(self.render("lines/away_goodbye"))
+        handle.add_done_callback(lambda _: self._session().shutdown())
+
+    def end_hold(self) -> None:
+        self._cancel_hold_timer()
+        self._hold = None
+        session = self._session()
+        if session.user_state == "away":
+            session.reset_away_timer()  # public: away -> listening
+
+    def _cancel_hold_timer(self) -> None:
+        if self._hold is not None and self._hold.timer is not None:
+            self._hold.timer.cancel()
+
+    def _on_agent_state_changed(self, ev: Any) -> None:
+        if ev.new_state == "speaking":
+            self._agent().has_spoken = True
+
+    def _on_user_state_changed(self, ev: Any) -> None:
+        if ev.new_state == "away" and self._hold is None:
+            # livekit's user_away_timeout fired: one check-in, then a goodbye
+            self._start_hold(requested=False, minutes=None)
+        elif ev.new_state == "speaking" and self._hold is not None and not self._hold.requested:
+            self.end_hold()
+
+    # -- forgetting -----------------------------------------------------------------------------
+
+    async def _forget_after_reply(self, handle: Any, scope: str, call_id: str) -> None:
+        # the acknowledgement is generated from the old context and the tool call
+        # lands after it: apply once that speech is over
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        handle.add_done_callback(lambda _: done.done() or done.set_result(None))
+        await done
+        session, agent = self._session(), self._agent()
+        forgotten = forgetting.items_to_forget(agent.chat_ctx.items, scope, call_id)
+        applied = await self.strategy.replace_context(self, agent, forgetting.without(agent.chat_ctx, forgotten))
+        in_history = forgetting.items_to_forget(session.history.items, scope, call_id)
+        ids = {it.id for it in in_history}
+        session.history.items[:] = [it for it in session.history.items if it.id not in ids]
+        lk_private.scrub_recorded_events(
+            session, ids | {it.id for it in forgotten}, forgetting.spoken_texts(forgotten + in_history)
+        )
+        if applied.handoff is not None:
+            session.update_agent(applied.handoff)
+        logger.info("forgot %s (%d items)", scope, len(ids))
+
+    def _track(self, task: asyncio.Task[Any]) -> None:
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)
+        lk_private.hold_run_open(self._session(), task)
+
+    # -- small helpers -------------------------------------------------------------------------
+
+    def _session(self) -> AgentSession:
+        if self.session is None:
+            raise RuntimeError("the controller is not attached to a session")
+        return self.session
+
+    def _agent(self) -> SessionAgent:
+        agent = self._session().current_agent
+        assert isinstance(agent, SessionAgent)
+        return agent
+
+    def _name(self) -> str:
+        return self.library.persona(self.persona_id).name

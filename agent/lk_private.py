@@ -1,0 +1,77 @@
+"""Every use of a LiveKit private name (a leading underscore) lives here.
+
+livekit-agents 1.8.9 has no public API for these needs. tests/unit/test_lk_private.py
+checks each name against the installed version, so an upgrade that changes one
+fails loudly there instead of silently misbehaving in a session.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable, Collection
+from typing import Any
+
+from livekit.agents import AgentSession, llm
+from livekit.agents.types import APIConnectOptions
+
+
+def mark_user_away(session: AgentSession) -> None:
+    """Set the user state to "away" and emit ``user_state_changed``, exactly as
+    the ``user_away_timeout`` timer does (there is no public setter)."""
+    session._update_user_state("away")
+
+
+def hold_run_open(session: AgentSession, task: asyncio.Future[Any]) -> None:
+    """Keep a running ``session.run`` from completing before ``task`` is done, so a
+    change applied after a reply is part of that run (as a speech of it would be)."""
+    run_state = session._global_run_state
+    if run_state is not None and not run_state.done():
+        run_state._watch_handle(task)
+
+
+def scrub_recorded_events(session: AgentSession, item_ids: Collection[str], texts: Collection[str]) -> int:
+    """Drop recorded session events that carry forgotten items or words.
+
+    The end-of-session report is built from ``session.history`` and these events;
+    forgetting only the history would leave the words in the report.
+    Returns how many events were dropped.
+    """
+    ids, words = set(item_ids), {t for t in texts if t}
+
+    def carries_forgotten(event: Any) -> bool:
+        item = getattr(event, "item", None)
+        if item is not None and getattr(item, "id", None) in ids:
+            return True
+        if getattr(event, "transcript", None) in words:
+            return True
+        for call in [*getattr(event, "function_calls", ()), *getattr(event, "function_call_outputs", ())]:
+            if call.id in ids:
+                return True
+        return False
+
+    events = session._recorded_events
+    kept = [e for e in events if not carries_forgotten(e)]
+    dropped = len(events) - len(kept)
+    events[:] = kept
+    return dropped
+
+
+class ChunkStream(llm.LLMStream):
+    """An LLMStream fed by an async iterator of ChatChunks (for in-process models:
+    the offline router and the scripted models in tests)."""
+
+    def __init__(
+        self,
+        model: llm.LLM,
+        *,
+        chat_ctx: llm.ChatContext,
+        tools: list[llm.Tool],
+        conn_options: APIConnectOptions,
+        chunks: Callable[[], AsyncIterator[llm.ChatChunk]],
+    ) -> None:
+        self._chunks = chunks
+        super().__init__(model, chat_ctx=chat_ctx, tools=tools, conn_options=conn_options)
+
+    async def _run(self) -> None:
+        async for chunk in self._chunks():
+            self._event_ch.send_nowait(chunk)

@@ -1,0 +1,152 @@
+"""Which model the agent runs on, from the environment or ``.env.local``.
+
+OPENAI_API_KEY selects OpenAI Realtime, GOOGLE_API_KEY Gemini Live, LLM_BASE_URL
+a pipeline with any OpenAI-compatible LLM; with none of them the agent runs on
+the offline model. ``--provider`` (AGENT_PROVIDER) overrides the choice. Each
+provider's plugin is imported only when that provider is chosen, which keeps
+the offline chat's start-up fast.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from livekit.agents import llm, tts
+
+from .capabilities import Behaviour, behaviour_for
+from .offline import OfflineLLM
+from .router import Router
+
+PROVIDERS = ("offline", "pipeline", "openai", "google")
+
+
+class ConfigError(ValueError):
+    pass
+
+
+def read_env_file(path: Path) -> dict[str, str]:
+    """KEY=VALUE lines; comments, blank lines and `export ` prefixes allowed."""
+    values: dict[str, str] = {}
+    if not path.is_file():
+        return values
+    for number, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        line = line.removeprefix("export ").strip()
+        key, sep, value = line.partition("=")
+        if not sep or not key.strip().isidentifier():
+            raise ConfigError(f"{path}:{number}: expected KEY=VALUE")
+        values[key.strip()] = value.strip().strip("'\"")
+    return values
+
+
+def load_env(path: Path = Path(".env.local")) -> dict[str, str]:
+    """The process environment over ``.env.local`` (the environment wins)."""
+    return {**read_env_file(path), **os.environ}
+
+
+def choose_provider(env: Mapping[str, str], override: str | None = None) -> str:
+    name = (override or env.get("AGENT_PROVIDER") or "").strip().lower()
+    if name:
+        if name not in PROVIDERS:
+            raise ConfigError(f"unknown provider {name!r}; choose one of: {', '.join(PROVIDERS)}")
+        return name
+    if env.get("OPENAI_API_KEY"):
+        return "openai"
+    if env.get("GOOGLE_API_KEY"):
+        return "google"
+    if env.get("LLM_BASE_URL"):
+        return "pipeline"
+    return "offline"
+
+
+@dataclass
+class Provider:
+    """Builds the models for one provider. ``model_for(voices)`` makes a new
+    instance each call: a fresh RealtimeModel means a fresh realtime session."""
+
+    name: str
+    env: Mapping[str, str] = field(repr=False)
+    offline_hooks: tuple[Callable[[], Router], Callable[[], str]] | None = field(default=None, repr=False)
+    _probe: Any = field(default=None, init=False, repr=False)
+
+    @property
+    def realtime(self) -> bool:
+        return self.name in ("openai", "google")
+
+    @property
+    def behaviour(self) -> Behaviour:
+        if self._probe is None:
+            self._probe = self.model_for({})
+        return behaviour_for(self.name, self._probe)
+
+    def model_for(self, voices: Mapping[str, str]) -> llm.LLM | llm.RealtimeModel:
+        env = self.env
+        if self.name == "openai":
+            from livekit.plugins import openai
+
+            kwargs: dict[str, Any] = {"api_key": env.get("OPENAI_API_KEY") or "unset"}
+            if env.get("OPENAI_BASE_URL"):
+                kwargs["base_url"] = env["OPENAI_BASE_URL"]
+            if env.get("OPENAI_REALTIME_MODEL"):
+                kwargs["model"] = env["OPENAI_REALTIME_MODEL"]
+            if voices.get("openai"):
+                kwargs["voice"] = voices["openai"]
+            if env.get("AGENT_MODALITIES") == "text":
+                kwargs["modalities"] = ["text"]
+            return openai.realtime.RealtimeModel(**kwargs)
+        if self.name == "google":
+            from google.genai import types
+            from livekit.plugins import google
+
+            kwargs = {"api_key": env.get("GOOGLE_API_KEY") or "unset"}
+            if env.get("GEMINI_MODEL"):
+                kwargs["model"] = env["GEMINI_MODEL"]
+            if voices.get("google"):
+                kwargs["voice"] = voices["google"]
+            if env.get("GOOGLE_BASE_URL"):
+                kwargs["http_options"] = types.HttpOptions(base_url=env["GOOGLE_BASE_URL"])
+            if env.get("AGENT_MODALITIES") == "text":
+                kwargs["modalities"] = [types.Modality.TEXT]
+            return google.realtime.RealtimeModel(**kwargs)
+        if self.name == "pipeline":
+            from livekit.plugins import openai
+
+            return openai.LLM(
+                model=env.get("LLM_MODEL", "llama3.1"),
+                base_url=env["LLM_BASE_URL"],
+                api_key=env.get("LLM_API_KEY") or "unset",
+            )
+        if self.offline_hooks is None:
+            raise ConfigError("the offline model needs its router and offline line")
+        router, line = self.offline_hooks
+        return OfflineLLM(router=router, offline_line=line)
+
+    def tts_for(self, voices: Mapping[str, str]) -> tts.TTS | None:
+        """The pipeline's TTS in a persona's voice, where one is configured."""
+        if self.realtime or not self.env.get("TTS_BASE_URL") and not self.env.get("OPENAI_API_KEY"):
+            return None
+        from livekit.plugins import openai
+
+        kwargs: dict[str, Any] = {"voice": voices.get("tts") or "alloy"}
+        if self.env.get("TTS_BASE_URL"):
+            kwargs["base_url"] = self.env["TTS_BASE_URL"]
+        if self.env.get("TTS_MODEL"):
+            kwargs["model"] = self.env["TTS_MODEL"]
+        kwargs["api_key"] = self.env.get("TTS_API_KEY") or self.env.get("OPENAI_API_KEY") or "unset"
+        return openai.TTS(**kwargs)
+
+    def stt(self) -> Any:
+        if self.realtime or not self.env.get("STT_BASE_URL") and not self.env.get("OPENAI_API_KEY"):
+            return None
+        from livekit.plugins import openai
+
+        kwargs: dict[str, Any] = {"api_key": self.env.get("STT_API_KEY") or self.env.get("OPENAI_API_KEY") or "unset"}
+        if self.env.get("STT_BASE_URL"):
+            kwargs["base_url"] = self.env["STT_BASE_URL"]
+        return openai.STT(**kwargs)

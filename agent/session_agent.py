@@ -1,0 +1,57 @@
+"""The LiveKit Agent: one persona on one model, with the session tools.
+
+A persona switch or a forget that the provider cannot apply in place hands off
+to a fresh SessionAgent (a fresh realtime session); the controller, which holds
+the state that must survive that, is shared.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterable
+from typing import TYPE_CHECKING, Any
+
+from livekit.agents import Agent, ModelSettings, llm
+
+from tools import build_session_tools
+
+if TYPE_CHECKING:
+    from .control import SessionController
+
+
+class SessionAgent(Agent):
+    def __init__(
+        self,
+        controller: SessionController,
+        *,
+        instructions: str,
+        model: llm.LLM | llm.RealtimeModel,
+        tts: Any = None,
+        chat_ctx: llm.ChatContext | None = None,
+        entry_line: str = "",
+        voice: str | None = None,
+    ) -> None:
+        super().__init__(
+            instructions=instructions,
+            tools=build_session_tools(controller),
+            llm=model,
+            chat_ctx=chat_ctx,
+            **({"tts": tts} if tts is not None else {}),
+        )
+        self.controller = controller
+        self.entry_line = entry_line
+        self.voice = voice  # the voice its model was built with
+        self.has_spoken = False  # set once this agent's session produced speech
+
+    async def on_enter(self) -> None:
+        # the greeting at start, or the switch line after a fresh realtime session
+        if self.entry_line:
+            self.controller.speak(self.entry_line)
+
+    async def llm_node(
+        self, chat_ctx: llm.ChatContext, tools: list[llm.Tool], model_settings: ModelSettings
+    ) -> AsyncIterable[llm.ChatChunk | str]:
+        # covers both the audio path and session.run (which skips on_user_turn_completed)
+        if not await self.controller.may_reply(chat_ctx):
+            return
+        async for chunk in Agent.default.llm_node(self, chat_ctx, tools, model_settings):
+            yield chunk

@@ -1,0 +1,60 @@
+"""Fails loudly when a livekit upgrade changes a private name agent/lk_private.py relies on."""
+
+from __future__ import annotations
+
+import inspect
+
+import pytest
+from livekit.agents import AgentSession, llm
+from livekit.agents.voice.run_result import RunResult
+
+from agent import lk_private
+
+
+def test_update_user_state_still_takes_a_state() -> None:
+    params = inspect.signature(AgentSession._update_user_state).parameters
+    assert list(params)[:2] == ["self", "state"]
+
+
+async def test_mark_user_away_emits_user_state_changed() -> None:
+    session = AgentSession(vad=None)
+    seen = []
+    session.on("user_state_changed", lambda ev: seen.append((ev.old_state, ev.new_state)))
+    lk_private.mark_user_away(session)
+    assert session.user_state == "away"
+    assert seen == [("listening", "away")]
+
+
+async def test_session_keeps_recorded_events_and_run_state() -> None:
+    session = AgentSession(vad=None)
+    assert isinstance(session._recorded_events, list)
+    assert session._global_run_state is None
+    assert callable(RunResult._watch_handle)
+
+
+async def test_scrub_recorded_events_drops_forgotten_items() -> None:
+    from livekit.agents.voice.events import ConversationItemAddedEvent, UserInputTranscribedEvent
+
+    session = AgentSession(vad=None)
+    secret = llm.ChatMessage(role="user", content=["my pin is 1234"])
+    kept = llm.ChatMessage(role="user", content=["hello"])
+    session.emit("conversation_item_added", ConversationItemAddedEvent(item=secret))
+    session.emit("conversation_item_added", ConversationItemAddedEvent(item=kept))
+    session.emit("user_input_transcribed", UserInputTranscribedEvent(transcript="my pin is 1234", is_final=True))
+    assert lk_private.scrub_recorded_events(session, {secret.id}, ["my pin is 1234"]) == 2
+    assert [getattr(e, "item", None) for e in session._recorded_events] == [kept]
+
+
+def test_llm_stream_still_has_run_and_event_channel() -> None:
+    assert "_run" in llm.LLMStream.__abstractmethods__
+    src = inspect.getsource(llm.LLMStream.__init__)
+    assert "self._event_ch" in src
+
+
+@pytest.mark.parametrize("name", ["_update_user_state", "_recorded_events", "_global_run_state"])
+def test_private_names_are_used_only_in_lk_private(name: str) -> None:
+    from pathlib import Path
+
+    root = Path(__file__).parents[2]
+    users = [p for d in ("agent", "tools", "prompts") for p in (root / d).rglob("*.py") if f".{name}" in p.read_text()]
+    assert users == [root / "agent" / "lk_private.py"]

@@ -1,0 +1,22 @@
+"""The model-facing surface: the three session-control tools.
+
+Tool and argument names are a public interface (frontends and evals depend on
+them): ``switch_persona(persona)``, ``forget_conversation(scope)`` and
+``mark_user_away(reason?, minutes?)``.
+"""
+
+from .arguments import FORGET_SCOPES, MAX_AWAY_MINUTES, check_minutes, check_persona, check_reason, check_scope
+from .session_tools import Outcome, PersonaChoice, SessionControl, build_session_tools
+
+__all__ = [
+    "FORGET_SCOPES",
+    "MAX_AWAY_MINUTES",
+    "Outcome",
+    "PersonaChoice",
+    "SessionControl",
+    "build_session_tools",
+    "check_minutes",
+    "check_persona",
+    "check_reason",
+    "check_scope",
+]
