@@ -26,6 +26,12 @@ class ToolAgent(Agent):
 
     def __init__(self, instructions: str = "You are the narrator.", **kwargs: Any) -> None:
         super().__init__(instructions=instructions, **kwargs)
+        self.entered = asyncio.Event()
+
+    async def on_enter(self) -> None:
+        # runs once the activity started, i.e. after its realtime session got the agent's
+        # instructions, tools and chat context: a public way to wait for a handoff
+        self.entered.set()
 
     @function_tool
     async def switch_persona(self, context: RunContext, persona: str) -> str:
@@ -164,6 +170,65 @@ async def test_openai_voice_change_after_audio_is_rejected(
     assert ev.error.error.body.code == "cannot_update_voice"
 
 
+async def test_openai_reconnect_replays_state_with_the_plugins_voice(
+    fake_openai: FakeOpenAIRealtime,
+) -> None:
+    fake_openai.queue_text("Ahoy.", audio=True)
+    model = fake_openai.realtime_model()
+    agent = ToolAgent()
+
+    async with running(model, agent) as session:
+        await session.run(user_input="hello")
+        rt = agent.realtime_llm_session
+        reconnected: list[Any] = []
+        rt.on("session_reconnected", reconnected.append)
+
+        rt.update_options(voice="cedar")  # rejected by the service ...
+        await _until(lambda: fake_openai.sent_events("error"))
+        assert rt._opts.voice == "cedar"  # ... but the plugin already believes it (private)
+
+        await fake_openai.last.close()  # server drops the socket; the plugin reconnects
+        second = await fake_openai.wait_for_connections(2)
+        await _until(lambda: reconnected and len(second.items) == 2)
+
+    first_update = second.events("session.update")[0]["session"]
+    assert first_update["audio"]["output"]["voice"] == "cedar"
+    assert first_update["instructions"] == "You are the narrator."
+    assert [(i["type"], i.get("role")) for i in second.items] == [
+        ("message", "user"),
+        ("message", "assistant"),
+    ]
+    # the assistant's audio answer comes back as text
+    assert second.items[1]["content"] == [{"type": "output_text", "text": "Ahoy."}]
+
+
+async def test_openai_handoff_to_new_model_opens_fresh_session(
+    fake_openai: FakeOpenAIRealtime,
+) -> None:
+    fake_openai.queue_function_call("switch_persona", {"persona": "pirate"})
+    fake_openai.queue_text("Switching.", audio=True)
+    fake_openai.queue_text("I am the pirate.", audio=True)
+    model = fake_openai.realtime_model()
+    new_model = fake_openai.realtime_model(voice="cedar")
+    agent = ToolAgent()
+
+    async with new_model, running(model, agent) as session:
+        await session.run(user_input="pirate please")
+        pirate = ToolAgent(instructions="Pirate.", llm=new_model, chat_ctx=agent.chat_ctx)
+        session.update_agent(pirate)
+        await pirate.entered.wait()
+        second = await fake_openai.wait_for_connections(2)
+        result = await session.run(user_input="who are you?")
+        msg = result.expect.next_event().is_message(role="assistant")
+        assert msg.event().item.text_content == "I am the pirate."
+
+    assert fake_openai.connections[0].closed
+    assert second.voice == "cedar" and not any(e["type"] == "error" for e in second.sent)
+    assert second.instructions == "Pirate."
+    replayed = [e["item"]["type"] for e in second.events("conversation.item.create")]
+    assert replayed[:4] == ["message", "function_call", "function_call_output", "message"]
+
+
 # ------------------------------------------------------------------------------------------
 # Gemini Live (Gemini API)
 # ------------------------------------------------------------------------------------------
@@ -204,7 +269,8 @@ async def test_gemini_function_call_round_trip(fake_gemini: FakeGeminiLive) -> N
     # the user text goes as an open turn, then a "." placeholder turn completes it
     assert conn.turns() == [("user", "let me talk to the pirate"), ("user", ".")]
     (fr,) = conn.function_responses()
-    call_id = fake_gemini.last.sent[1]["toolCall"]["functionCalls"][0]["id"]
+    (tool_call,) = [m["toolCall"] for m in conn.sent if "toolCall" in m]
+    call_id = tool_call["functionCalls"][0]["id"]
     assert fr["id"] == call_id and fr["name"] == "switch_persona"
     assert fr["response"] == {"output": "now speaking as pirate"}
 
@@ -272,21 +338,23 @@ async def test_gemini_handoff_to_new_model_opens_fresh_session(
     model = _text_model(fake_gemini)
     agent = ToolAgent(instructions="Narrator instructions.")
 
-    async with running(model, agent) as session:
+    new_model = _text_model(fake_gemini, voice="Fenrir")
+
+    async with new_model, running(model, agent) as session:
         await session.run(user_input="pirate please")
         assert fake_gemini.issued_handles
 
-        new_model = _text_model(fake_gemini, voice="Fenrir")
         pirate = ToolAgent(
             instructions="Pirate instructions.", llm=new_model, chat_ctx=agent.chat_ctx
         )
         session.update_agent(pirate)
+        await pirate.entered.wait()
         second = await fake_gemini.wait_for_connections(2)
-        await fake_gemini.wait_for("clientContent", count=3)
+        await _until(lambda: second.client_contents)
 
         result = await session.run(user_input="who are you?")
-        result.expect.next_event().is_message(role="assistant")
-        await new_model.aclose()
+        msg = result.expect.next_event().is_message(role="assistant")
+        assert msg.event().item.text_content == "I am the pirate."
 
     first = fake_gemini.connections[0]
     assert first.closed
