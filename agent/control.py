@@ -121,6 +121,7 @@ class SessionController:
         self.session = session
         session.on("user_state_changed", self._on_user_state_changed)
         session.on("agent_state_changed", self._on_agent_state_changed)
+        session.on("error", self._on_error)
 
     # -- the tools' side -----------------------------------------------------------------
 
@@ -170,9 +171,11 @@ class SessionController:
 
     async def may_reply(self, chat_ctx: llm.ChatContext) -> bool:
         """False while the user is away and the words were side-talk."""
-        await self.settle()
         last = next((i for i in reversed(chat_ctx.items) if i.type in ("message", "function_call_output")), None)
-        if self._hold is None or last is None or last.type != "message" or last.role != "user":
+        if last is None or last.type != "message" or last.role != "user":
+            return True  # a tool's reply: never held back
+        await self.settle()  # a new user turn waits for a forget still being applied
+        if self._hold is None:
             return True
         persona = self.library.persona(self.persona_id)
         if self.router().is_return(last.text_content or "", addressed_as=(persona.name, *persona.aliases)):
@@ -221,11 +224,20 @@ class SessionController:
         self._hold = None
         session = self._session()
         if session.user_state == "away":
-            session.reset_away_timer()  # public: away -> listening
+            lk_private.mark_user_present(session)
 
     def _cancel_hold_timer(self) -> None:
         if self._hold is not None and self._hold.timer is not None:
             self._hold.timer.cancel()
+
+    def _on_error(self, ev: Any) -> None:
+        # the provider refused the new voice after all: carry the persona to a fresh session
+        body = getattr(getattr(ev.error, "error", None), "body", None)
+        if getattr(body, "code", None) == "cannot_update_voice":
+            logger.warning("provider refused the voice change; restarting the realtime session")
+            agent = self._agent()
+            agent.has_spoken = True
+            self._session().update_agent(self.new_agent(chat_ctx=agent.chat_ctx.copy()))
 
     def _on_agent_state_changed(self, ev: Any) -> None:
         if ev.new_state == "speaking":
@@ -257,6 +269,7 @@ class SessionController:
         )
         if applied.handoff is not None:
             session.update_agent(applied.handoff)
+            await applied.handoff.entered.wait()
         logger.info("forgot %s (%d items)", scope, len(ids))
 
     def _track(self, task: asyncio.Task[Any]) -> None:

@@ -21,6 +21,12 @@ def mark_user_away(session: AgentSession) -> None:
     session._update_user_state("away")
 
 
+def mark_user_present(session: AgentSession) -> None:
+    """Back from "away" to "listening". The public ``reset_away_timer`` does this
+    only while away detection is on (``user_away_timeout`` set)."""
+    session._update_user_state("listening")
+
+
 def hold_run_open(session: AgentSession, task: asyncio.Future[Any]) -> None:
     """Keep a running ``session.run`` from completing before ``task`` is done, so a
     change applied after a reply is part of that run (as a speech of it would be)."""

@@ -7,10 +7,12 @@ the state that must survive that, is shared.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterable
 from typing import TYPE_CHECKING, Any
 
 from livekit.agents import Agent, ModelSettings, llm
+from livekit.agents.llm import StopResponse
 
 from tools import build_session_tools
 
@@ -41,11 +43,25 @@ class SessionAgent(Agent):
         self.entry_line = entry_line
         self.voice = voice  # the voice its model was built with
         self.has_spoken = False  # set once this agent's session produced speech
+        self.entered = asyncio.Event()
 
     async def on_enter(self) -> None:
+        if isinstance(self.llm, llm.RealtimeModel):
+            # OpenAI refuses a new voice once the session produced audio; note when it does
+            self.realtime_llm_session.on("openai_server_event_received", self._note_audio)
         # the greeting at start, or the switch line after a fresh realtime session
         if self.entry_line:
             self.controller.speak(self.entry_line)
+        self.entered.set()
+
+    def _note_audio(self, event: dict[str, Any]) -> None:
+        if event.get("type", "").endswith("audio.delta"):
+            self.has_spoken = True
+
+    async def on_user_turn_completed(self, turn_ctx: llm.ChatContext, new_message: llm.ChatMessage) -> None:
+        # the audio path (and realtime models, which never reach llm_node)
+        if not await self.controller.may_reply(_with(turn_ctx, new_message)):
+            raise StopResponse()
 
     async def llm_node(
         self, chat_ctx: llm.ChatContext, tools: list[llm.Tool], model_settings: ModelSettings
@@ -55,3 +71,9 @@ class SessionAgent(Agent):
             return
         async for chunk in Agent.default.llm_node(self, chat_ctx, tools, model_settings):
             yield chunk
+
+
+def _with(chat_ctx: llm.ChatContext, message: llm.ChatMessage) -> llm.ChatContext:
+    ctx = chat_ctx.copy()
+    ctx.items.append(message)
+    return ctx

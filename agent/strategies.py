@@ -63,7 +63,9 @@ class Realtime:
         if self.behaviour.voice == "live":
             return True
         # OpenAI rejects a voice change once the session produced audio (cannot_update_voice)
-        return self.behaviour.voice == "before_audio" and not agent.has_spoken
+        return self.behaviour.voice == "before_audio" and (
+            not agent.llm.capabilities.audio_output or not agent.has_spoken
+        )
 
     async def switch_persona(self, ctl, agent, persona, instructions, line) -> Applied:
         voice = persona.voices.get(self.provider.name)

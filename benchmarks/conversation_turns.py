@@ -1,0 +1,83 @@
+"""Time per turn: the same scripted 20-turn conversation through a bare LiveKit
+Agent and through this agent (real AgentSession, text only), plus the offline
+router's time per utterance.
+
+    python benchmarks/conversation_turns.py
+"""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from livekit.agents import Agent, AgentSession  # noqa: E402
+
+import prompts  # noqa: E402
+from agent.control import SessionController  # noqa: E402
+from tests.conversation.conftest import ScriptedProvider  # noqa: E402
+from tests.scripted import ScriptedLLM  # noqa: E402
+
+TURNS = 20
+ROUNDS = 5
+UTTERANCES = [
+    "can I talk to the pirate?", "forget what I just said", "give me five minutes", "I watched a pirate movie",
+    "I keep forgetting my keys", "wait till you hear this", "what's the capital of France?", "hold on",
+]  # fmt: skip
+
+
+async def bare_agent_turns() -> float:
+    session = AgentSession(vad=None, user_away_timeout=None)
+    await session.start(Agent(instructions="You are a helpful assistant.", llm=ScriptedLLM(*["Sure."] * TURNS)))
+    start = time.perf_counter()
+    for i in range(TURNS):
+        await session.run(user_input=f"tell me thing number {i}")
+    elapsed = time.perf_counter() - start
+    await session.aclose()
+    return elapsed / TURNS
+
+
+async def this_agent_turns(library: prompts.PromptLibrary) -> float:
+    provider = ScriptedProvider("pipeline", {}, model=ScriptedLLM(*["Sure."] * TURNS))
+    ctl = SessionController(library, provider)
+    session = AgentSession(vad=None, user_away_timeout=None)
+    ctl.attach(session)
+    await session.start(ctl.first_agent(greet=False))
+    start = time.perf_counter()
+    for i in range(TURNS):
+        await session.run(user_input=f"tell me thing number {i}")
+        await ctl.settle()
+    elapsed = time.perf_counter() - start
+    await session.aclose()
+    return elapsed / TURNS
+
+
+def router_time(library: prompts.PromptLibrary) -> float:
+    ctl = SessionController(library, ScriptedProvider("pipeline", {}, model=ScriptedLLM()))
+    router = ctl.router()
+    n = 2000
+    start = time.perf_counter()
+    for i in range(n):
+        router.route(UTTERANCES[i % len(UTTERANCES)])
+    return (time.perf_counter() - start) / n
+
+
+async def main() -> None:
+    library = prompts.PromptLibrary()
+    bare, ours = [], []
+    for _ in range(ROUNDS):
+        bare.append(await bare_agent_turns())
+        ours.append(await this_agent_turns(library))
+    b, o = statistics.median(bare), statistics.median(ours)
+    print(f"bare LiveKit Agent : {b * 1000:7.2f} ms/turn (median of {ROUNDS} runs of {TURNS} turns)")
+    print(f"this agent         : {o * 1000:7.2f} ms/turn")
+    print(f"ratio              : {o / b:7.2f}x")
+    print(f"offline router     : {router_time(library) * 1e6:7.1f} us/utterance")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -1,0 +1,182 @@
+"""``prompts check``: every fault an author can fix, with its file and line.
+
+Each template is rendered for each persona with sample values, so a branch
+that only some callers reach (no user name, a switch, a forgotten conversation)
+is exercised before a live session meets it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from jinja2 import meta, nodes
+
+from .library import (
+    DEFAULT_CAPABILITIES,
+    DEFAULT_PERSONA,
+    STANDARD_VARIABLES,
+    SUFFIX,
+    Persona,
+    PromptError,
+    PromptLibrary,
+    as_prompt_error,
+    field_line,
+    inside,
+    parse_persona,
+    split_front_matter,
+    standard_variables,
+    template_name,
+)
+
+# the variables only some lines get, with the values check tries (the first is the CLI's default)
+LINE_SAMPLES: dict[str, list[Any]] = {
+    "previous": [None],  # filled with another persona
+    "scope": ["last_turn", "everything"],
+    "minutes": [None, 5, 0.5],
+    "requested": [True, False],
+}
+OFFLINE_BLOCK = "offline_reply"
+
+
+@dataclass(frozen=True)
+class Problem:
+    file: str
+    line: int | None
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}: {self.reason}" if self.line else f"{self.file}: {self.reason}"
+
+
+def sample_variables(persona: Persona, everyone: dict[str, Persona], **overrides: Any) -> dict[str, Any]:
+    """Standard variables plus a value for every line variable."""
+    other = next((p for p in everyone.values() if p.id != persona.id), persona)
+    values = standard_variables(persona) | {key: options[0] for key, options in LINE_SAMPLES.items()}
+    return values | {"previous": {"id": other.id, "name": other.name}} | overrides
+
+
+def _variants(persona: Persona, everyone: dict[str, Persona]) -> Iterator[dict[str, Any]]:
+    base = sample_variables(persona, everyone)
+    yield base
+    yield base | {"user_name": "Sam"}
+    yield base | {"away": True, "language": "fr"}
+    yield base | {"capabilities": {key: False for key in DEFAULT_CAPABILITIES}}
+    for key, options in LINE_SAMPLES.items():
+        for value in options[1:]:
+            yield base | {key: value}
+
+
+def _spoken(text: str) -> str:
+    return " ".join(re.findall(r"[a-z0-9']+", text.lower()))
+
+
+@contextmanager
+def _quiet() -> Iterator[None]:
+    # check reports each fault itself; the live-reload warnings would repeat them
+    log = logging.getLogger("prompts")
+    before, log.disabled = log.disabled, True
+    try:
+        yield
+    finally:
+        log.disabled = before
+
+
+def check(directory: str | os.PathLike[str] | None = None) -> list[Problem]:
+    """Every problem in the folder (``directory``, else $PROMPTS_DIR, else the shipped one)."""
+    with _quiet():
+        try:
+            library = PromptLibrary(directory)
+        except PromptError as e:
+            return [Problem(e.file or str(directory), None, e.reason)]
+        problems: list[Problem] = []
+        _check(library, problems)
+    return list(dict.fromkeys(problems))  # one report per fault, in order
+
+
+def _check(library: PromptLibrary, problems: list[Problem]) -> None:
+    root = library.root
+
+    def report(e: PromptError, path: Path) -> None:
+        problems.append(Problem(e.file or str(path), e.line, e.reason))
+
+    names = []
+    for path in sorted(root.rglob("*" + SUFFIX)):
+        relative = path.relative_to(root).as_posix()
+        try:
+            inside(root, template_name(relative))
+        except PromptError as e:
+            report(e, path)
+            continue
+        names.append(relative)
+
+    personas: dict[str, Persona] = {}
+    for name in names:
+        if name.startswith("personas/") and name.count("/") == 1:
+            pid = name[len("personas/") : -len(SUFFIX)]
+            try:
+                personas[pid] = parse_persona(pid, root / name)
+            except PromptError as e:
+                report(e, root / name)
+    if not (root / "personas" / (DEFAULT_PERSONA + SUFFIX)).is_file():
+        problems.append(Problem(str(root / "personas"), None, f"the default persona {DEFAULT_PERSONA!r} is missing"))
+    _check_aliases(root, personas, problems)
+
+    everyone_defaults = {key for p in personas.values() for key in p.defaults}
+    known = set(STANDARD_VARIABLES) | set(LINE_SAMPLES) | set(library.env.globals)
+    for name in names:
+        path = root / name
+        pid = name[len("personas/") : -len(SUFFIX)] if name.startswith("personas/") else None
+        if pid is not None and pid not in personas:
+            continue  # its front matter is already reported
+        try:
+            library.env.get_template(name)  # compiles: syntax errors
+            ast = library.env.parse(split_front_matter(path.read_text(encoding="utf-8"))[1])
+        except Exception as e:
+            report(as_prompt_error(e), path)
+            continue
+        # variables used in any branch, even one no sample reaches
+        allowed = known | (set(personas[pid].defaults) if pid else everyone_defaults)
+        for var in sorted(meta.find_undeclared_variables(ast) - allowed):
+            line = next((n.lineno for n in ast.find_all(nodes.Name) if n.name == var), None)
+            problems.append(Problem(str(path), line, f"undefined variable {var!r}"))
+        for persona in [personas[pid]] if pid else personas.values():
+            for values in _variants(persona, personas):
+                try:
+                    if pid:
+                        library.render_persona(pid, **values)
+                        library.render_block(pid, OFFLINE_BLOCK, **values)
+                    else:
+                        library.render(name, **values)
+                except PromptError as e:
+                    report(e, path)
+
+    for path in sorted(root.rglob("*.yaml")):
+        try:
+            yaml.safe_load(path.read_text(encoding="utf-8"))
+        except (yaml.YAMLError, UnicodeDecodeError) as e:
+            mark = getattr(e, "problem_mark", None)
+            problems.append(Problem(str(path), mark.line + 1 if mark else None, f"not valid YAML: {getattr(e, 'problem', e)}"))
+
+
+def _check_aliases(root: Path, personas: dict[str, Persona], problems: list[Problem]) -> None:
+    """A word a user says must lead to one persona: ids, names and aliases stay distinct."""
+    owner: dict[str, str] = {}
+    for p in personas.values():
+        owner[_spoken(p.id)] = p.id
+    for p in personas.values():
+        path = root / "personas" / (p.id + SUFFIX)
+        text = path.read_text(encoding="utf-8")
+        for key, words in [("name", [p.name]), ("aliases", list(p.aliases))]:
+            for word in words:
+                taken = owner.setdefault(_spoken(word), p.id)
+                if taken != p.id:
+                    reason = f"{'alias' if key == 'aliases' else 'name'} {word!r} already leads to persona {taken!r}"
+                    problems.append(Problem(str(path), field_line(text, key, word), reason))
