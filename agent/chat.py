@@ -43,7 +43,7 @@ class Printer:
     def emit(self, type_: str, **fields: Any) -> None:
         if self.jsonl:
             self.out.write(json.dumps({"type": type_, **fields}, ensure_ascii=False) + "\n")
-        else:
+        elif not (type_ == "message" and fields["role"] == "user"):  # the user's own words: no echo
             self.out.write(self._as_text(type_, fields) + "\n")
         self.out.flush()
 
@@ -77,12 +77,16 @@ async def run_chat(
     library = prompts.PromptLibrary(env.get("PROMPTS_DIR"))
     ctl = SessionController(library, Provider(choose_provider(env, provider), env), persona=persona or "assistant")
     printer = Printer(stdout, jsonl, lambda: library.persona(ctl.persona_id).name)
-    session = AgentSession(vad=None, user_away_timeout=None)
+    session = AgentSession(vad=None, user_away_timeout=None, turn_handling={"turn_detection": "manual"})
     _wire_events(session, ctl, printer)
     ctl.attach(session)
     closed = asyncio.Event()
     session.on("close", lambda _: closed.set())
-    await session.start(ctl.first_agent())
+    first = ctl.first_agent()
+    await session.start(first)
+    await first.entered.wait()
+    if first.entry_speech is not None:
+        await first.entry_speech  # the greeting comes before the first answer
     loop = asyncio.get_running_loop()
     try:
         while not closed.is_set():

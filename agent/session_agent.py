@@ -44,6 +44,7 @@ class SessionAgent(Agent):
         self.voice = voice  # the voice its model was built with
         self.has_spoken = False  # set once this agent's session produced speech
         self.entered = asyncio.Event()
+        self.entry_speech: Any = None
 
     async def on_enter(self) -> None:
         if isinstance(self.llm, llm.RealtimeModel):
@@ -51,7 +52,7 @@ class SessionAgent(Agent):
             self.realtime_llm_session.on("openai_server_event_received", self._note_audio)
         # the greeting at start, or the switch line after a fresh realtime session
         if self.entry_line:
-            self.controller.speak(self.entry_line)
+            self.entry_speech = self.controller.speak(self.entry_line)
         self.entered.set()
 
     def _note_audio(self, event: dict[str, Any]) -> None:

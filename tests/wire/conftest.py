@@ -29,3 +29,185 @@ async def fake_gemini() -> AsyncIterator[FakeGeminiLive]:
     the Google plugin at it."""
     async with FakeGeminiLive() as server:
         yield server
+
+
+# ------------------------------------------------------------------------------------------
+# Helpers for the session-control wire tests: the REAL SessionController, SessionAgent and
+# AgentSession, on a provider built from environment values that point at a fake.
+# ------------------------------------------------------------------------------------------
+
+import asyncio  # noqa: E402
+import contextlib  # noqa: E402
+import time  # noqa: E402
+from dataclasses import dataclass, field  # noqa: E402
+from typing import Any  # noqa: E402
+
+SESSION_TIMEOUT = 10.0
+
+
+def openai_env(server: FakeOpenAIRealtime, *, modalities: str | None = None) -> dict[str, str]:
+    """What agent/providers.py reads to point the OpenAI plugin at ``server``."""
+    env = {"OPENAI_API_KEY": server.api_key, "OPENAI_BASE_URL": server.base_url}
+    if modalities:
+        env["AGENT_MODALITIES"] = modalities
+    return env
+
+
+def gemini_env(server: FakeGeminiLive, *, modalities: str | None = "text") -> dict[str, str]:
+    """What agent/providers.py reads to point the Google plugin at ``server``. TLS trust has
+    no hook there: set ``SSL_CERT_FILE=server.ca_file`` as well (see ``trust_fake_gemini``)."""
+    env = {"GOOGLE_API_KEY": server.api_key, "GOOGLE_BASE_URL": server.base_url}
+    if modalities:
+        env["AGENT_MODALITIES"] = modalities
+    return env
+
+
+@pytest.fixture
+def trust_fake_gemini(fake_gemini: FakeGeminiLive, monkeypatch: pytest.MonkeyPatch) -> FakeGeminiLive:
+    """google-genai reads SSL_CERT_FILE when the plugin builds its client (at connect)."""
+    assert fake_gemini.ca_file
+    monkeypatch.setenv("SSL_CERT_FILE", fake_gemini.ca_file)
+    return fake_gemini
+
+
+class WireLog:
+    """Stamps, in one global order and with a clock, when each connection of a fake opened,
+    each client message it received (Gemini: setup included), and when it closed.
+
+    It hooks the fake's change notification, which the fakes call right after recording
+    each of these, so the order across connections is exact.
+    """
+
+    def __init__(self, server: Any) -> None:
+        self.server = server
+        self.entries: list[tuple[int, float, int, str, Any]] = []  # seq, time, conn, what, msg
+        self._seen: dict[int, tuple[int, bool]] = {}
+        inner = server._notify
+
+        def notify() -> None:
+            self._scan()
+            inner()
+
+        server._notify = notify
+        self._scan()
+
+    @staticmethod
+    def _client_messages(conn: Any) -> list[Any]:
+        raw = getattr(conn, "raw", None)  # Gemini keeps setup in raw; OpenAI has received only
+        return raw if raw is not None else conn.received
+
+    def _scan(self) -> None:
+        now = time.perf_counter()
+        for conn in self.server.connections:
+            if conn.index not in self._seen:
+                self._add(now, conn.index, "open", None)
+                self._seen[conn.index] = (0, False)
+            n, closed = self._seen[conn.index]
+            msgs = self._client_messages(conn)
+            for msg in msgs[n:]:
+                self._add(now, conn.index, "recv", msg)
+            if conn.closed and not closed:
+                self._add(now, conn.index, "close", None)
+            self._seen[conn.index] = (len(msgs), conn.closed)
+
+    def _add(self, now: float, index: int, what: str, msg: Any) -> None:
+        self.entries.append((len(self.entries), now, index, what, msg))
+
+    def seq(self, index: int, what: str) -> list[int]:
+        return [e[0] for e in self.entries if e[2] == index and e[3] == what]
+
+    def opened(self, index: int) -> int:
+        (seq,) = self.seq(index, "open")
+        return seq
+
+    def last_received(self, index: int) -> int:
+        return max(self.seq(index, "recv"), default=-1)
+
+    def first_time(self, pred: Any, after: float = 0.0) -> float | None:
+        """Clock time of the first entry ``pred(conn_index, what, msg)`` accepts."""
+        return next((t for _, t, i, w, m in self.entries if t >= after and pred(i, w, m)), None)
+
+
+@dataclass
+class Controlled:
+    """A started AgentSession driven by the real SessionController."""
+
+    session: Any
+    ctl: Any
+    errors: list[Any] = field(default_factory=list)
+    models: list[Any] = field(default_factory=list)
+    tool_calls: list[tuple[str, float]] = field(default_factory=list)  # (tool, clock at entry)
+
+    async def say(self, text: str) -> Any:
+        result = await self.session.run(user_input=text)
+        await self.ctl.settle()
+        return result
+
+    @property
+    def agent(self) -> Any:
+        return self.session.current_agent
+
+
+@contextlib.asynccontextmanager
+async def controlled_session(
+    provider_name: str, env: dict[str, str], *, persona: str = "assistant", greet: bool = False
+) -> Any:
+    """The real controller on ``Provider(provider_name, env)``, in a text-only AgentSession.
+
+    The only instrumentation: the provider's models are collected (to be closed at the end)
+    and the controller's tool entry points are timed; both call straight through.
+    """
+    from livekit.agents import AgentSession
+
+    import prompts
+    from agent.control import SessionController
+    from agent.providers import Provider
+
+    provider = Provider(provider_name, env)
+    ctl = SessionController(prompts.PromptLibrary(), provider, persona=persona)
+    session = AgentSession(vad=None, user_away_timeout=None)
+    c = Controlled(session, ctl)
+    if provider._probe is not None:
+        c.models.append(provider._probe)
+    build = provider.model_for
+
+    def model_for(voices: Any) -> Any:
+        model = build(voices)
+        c.models.append(model)
+        return model
+
+    provider.model_for = model_for  # type: ignore[method-assign]
+    for name in ("switch_persona", "forget", "mark_away"):
+        _time_entry(ctl, name, c.tool_calls)
+    session.on("error", c.errors.append)
+    ctl.attach(session)
+    try:
+        async with asyncio.timeout(SESSION_TIMEOUT):
+            await session.start(ctl.first_agent(greet=greet))
+            yield c
+            await ctl.settle()
+    finally:
+        await session.aclose()
+        for model in c.models:
+            with contextlib.suppress(Exception):
+                await model.aclose()
+
+
+def _time_entry(ctl: Any, name: str, log: list[tuple[str, float]]) -> None:
+    method = getattr(ctl, name)
+
+    async def timed(*args: Any, **kwargs: Any) -> Any:
+        log.append((name, time.perf_counter()))
+        return await method(*args, **kwargs)
+
+    setattr(ctl, name, timed)
+
+
+async def until(cond: Any, timeout: float = 2.0, what: str = "condition") -> None:
+    """Poll ``cond`` (cheap, in-process) until true; fail after ``timeout`` seconds."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not cond():
+        if loop.time() > deadline:
+            raise AssertionError(f"{what} not met within {timeout}s")
+        await asyncio.sleep(0.005)
