@@ -31,7 +31,7 @@ UTTERANCES = [
 
 
 async def bare_agent_turns() -> float:
-    session = AgentSession(vad=None, user_away_timeout=None)
+    session = AgentSession(vad=None, user_away_timeout=None, turn_handling={"turn_detection": "manual"})
     await session.start(Agent(instructions="You are a helpful assistant.", llm=ScriptedLLM(*["Sure."] * TURNS)))
     start = time.perf_counter()
     for i in range(TURNS):
@@ -44,7 +44,7 @@ async def bare_agent_turns() -> float:
 async def this_agent_turns(library: prompts.PromptLibrary) -> float:
     provider = ScriptedProvider("pipeline", {}, model=ScriptedLLM(*["Sure."] * TURNS))
     ctl = SessionController(library, provider)
-    session = AgentSession(vad=None, user_away_timeout=None)
+    session = AgentSession(vad=None, user_away_timeout=None, turn_handling={"turn_detection": "manual"})
     ctl.attach(session)
     await session.start(ctl.first_agent(greet=False))
     start = time.perf_counter()

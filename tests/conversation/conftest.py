@@ -55,7 +55,7 @@ async def start_chat(
     library = library or prompts.PromptLibrary()
     provider = ScriptedProvider("pipeline", {}, model=model) if model else Provider("offline", {})
     ctl = SessionController(library, provider, persona=persona, away=away)
-    session = AgentSession(vad=None, user_away_timeout=user_away_timeout)
+    session = AgentSession(vad=None, user_away_timeout=user_away_timeout, turn_handling={"turn_detection": "manual"})
     events: list[tuple[str, Any]] = []
     session.on("user_state_changed", lambda ev: events.append(("user_state_changed", (ev.old_state, ev.new_state))))
     ctl.on_persona_changed.append(lambda pid: events.append(("persona_changed", pid)))
