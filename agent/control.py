@@ -122,6 +122,9 @@ class SessionController:
         session.on("user_state_changed", self._on_user_state_changed)
         session.on("agent_state_changed", self._on_agent_state_changed)
         session.on("error", self._on_error)
+        if self.provider.realtime:
+            session.on("speech_created", self._on_realtime_speech)
+            session.on("user_input_transcribed", self._on_realtime_transcript)
 
     # -- the tools' side -----------------------------------------------------------------
 
@@ -175,15 +178,26 @@ class SessionController:
         if last is None or last.type != "message" or last.role != "user":
             return True  # a tool's reply: never held back
         await self.settle()  # a new user turn waits for a forget still being applied
-        if self._hold is None:
-            return True
+        return self._hold is None or self._is_back(last.text_content or "")
+
+    def _is_back(self, words: str) -> bool:
+        """Ends the hold when the user is back; otherwise it was side-talk, and the
+        hold stays, and so does the away state a frontend shows."""
         persona = self.library.persona(self.persona_id)
-        if self.router().is_return(last.text_content or "", addressed_as=(persona.name, *persona.aliases)):
+        if self.router().is_return(words, addressed_as=(persona.name, *persona.aliases)):
             self.end_hold()
             return True
-        # side-talk: the hold stays, and so does the away state a frontend shows
         lk_private.mark_user_away(self._session())
         return False
+
+    # a realtime model answers speech on its own, past llm_node: hold its replies here
+    def _on_realtime_speech(self, ev: Any) -> None:
+        if self._hold is not None and self._hold.requested and not ev.user_initiated:
+            ev.speech_handle.interrupt(force=True)
+
+    def _on_realtime_transcript(self, ev: Any) -> None:
+        if ev.is_final and self._hold is not None and self._hold.requested and self._is_back(ev.transcript):
+            self._session().generate_reply()
 
     async def settle(self) -> None:
         """Wait until changes deferred past a reply have been applied."""
