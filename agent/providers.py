@@ -73,7 +73,6 @@ class Provider:
     name: str
     env: Mapping[str, str] = field(repr=False)
     offline_hooks: tuple[Callable[[], Router], Callable[[], str]] | None = field(default=None, repr=False)
-    _probe: Any = field(default=None, init=False, repr=False)
 
     @property
     def realtime(self) -> bool:
@@ -81,9 +80,8 @@ class Provider:
 
     @property
     def behaviour(self) -> Behaviour:
-        if self._probe is None:
-            self._probe = self.model_for({})
-        return behaviour_for(self.name, self._probe)
+        # a realtime model reports its own capabilities; building one opens no connection
+        return behaviour_for(self.name, self.model_for({}) if self.realtime else None)
 
     def model_for(self, voices: Mapping[str, str]) -> llm.LLM | llm.RealtimeModel:
         env = self.env
@@ -117,6 +115,8 @@ class Provider:
         if self.name == "pipeline":
             from livekit.plugins import openai
 
+            if not env.get("LLM_BASE_URL"):
+                raise ConfigError("the pipeline needs LLM_BASE_URL, e.g. http://localhost:11434/v1 for Ollama")
             return openai.LLM(
                 model=env.get("LLM_MODEL", "llama3.1"),
                 base_url=env["LLM_BASE_URL"],

@@ -117,14 +117,13 @@ def _check(library: PromptLibrary, problems: list[Problem]) -> None:
             continue
         names.append(relative)
 
+    persona_files = {name: name[len("personas/") : -len(SUFFIX)] for name in names if re.fullmatch(r"personas/[^/]+", name)}
     personas: dict[str, Persona] = {}
-    for name in names:
-        if name.startswith("personas/") and name.count("/") == 1:
-            pid = name[len("personas/") : -len(SUFFIX)]
-            try:
-                personas[pid] = parse_persona(pid, root / name)
-            except PromptError as e:
-                report(e, root / name)
+    for name, pid in persona_files.items():
+        try:
+            personas[pid] = parse_persona(pid, root / name)
+        except PromptError as e:
+            report(e, root / name)
     if not (root / "personas" / (DEFAULT_PERSONA + SUFFIX)).is_file():
         problems.append(Problem(str(root / "personas"), None, f"the default persona {DEFAULT_PERSONA!r} is missing"))
     _check_aliases(root, personas, problems)
@@ -133,12 +132,13 @@ def _check(library: PromptLibrary, problems: list[Problem]) -> None:
     known = set(STANDARD_VARIABLES) | set(LINE_SAMPLES) | set(library.env.globals)
     for name in names:
         path = root / name
-        pid = name[len("personas/") : -len(SUFFIX)] if name.startswith("personas/") else None
+        pid = persona_files.get(name)
         if pid is not None and pid not in personas:
             continue  # its front matter is already reported
         try:
             library.env.get_template(name)  # compiles: syntax errors
-            ast = library.env.parse(split_front_matter(path.read_text(encoding="utf-8"))[1])
+            source = path.read_text(encoding="utf-8")
+            ast = library.env.parse(split_front_matter(source)[1] if pid else source)
         except Exception as e:
             report(as_prompt_error(e), path)
             continue

@@ -159,7 +159,7 @@ def parse_persona(persona_id: str, path: Path) -> Persona:
     for key, value in meta.items():
         if key not in PERSONA_FIELDS:
             raise fail(f"unknown field {key!r} (allowed: {', '.join(PERSONA_FIELDS)})", str(key))
-        if not isinstance(value, PERSONA_FIELDS[key]):
+        if not isinstance(value, PERSONA_FIELDS[key]) and not (value is None and key not in REQUIRED_FIELDS):
             raise fail(f"field {key!r} must be a {PERSONA_FIELDS[key].__name__}", key)
     for key in REQUIRED_FIELDS:
         if not str(meta.get(key) or "").strip():
@@ -265,7 +265,7 @@ class PromptLibrary:
         )
         # cycler, joiner, namespace, lipsum and dict only widen what a template can reach
         self.env.globals = {"range": self.env.globals["range"]}
-        self._personas: dict[str, tuple[Any, Persona | None]] = {}
+        self._personas: dict[str, tuple[Any, Persona | None, PromptError | None]] = {}  # id -> stamp, last good, error
         self._yaml: dict[str, tuple[Any, Any]] = {}
         self._listed: tuple[float, dict[str, Persona]] | None = None
 
@@ -282,13 +282,14 @@ class PromptLibrary:
         cached = self._personas.get(persona_id)
         if cached is None or cached[0] != stamp:
             try:
-                persona: Persona | None = parse_persona(persona_id, inside(self.root, f"personas/{persona_id}{SUFFIX}"))
+                cached = (stamp, parse_persona(persona_id, inside(self.root, f"personas/{persona_id}{SUFFIX}")), None)
             except PromptError as e:
-                logger.warning("%s%s", e, " (serving the last good version)" if cached and cached[1] else "")
-                persona = cached[1] if cached else None
-            cached = self._personas[persona_id] = (stamp, persona)
+                good = cached[1] if cached else None
+                logger.warning("%s%s", e, " (serving the last good version)" if good else "")
+                cached = (stamp, good, e)
+            self._personas[persona_id] = cached
         if cached[1] is None:
-            raise PromptError(f"persona {persona_id!r} has invalid front matter; run `prompts check`", path)
+            raise cached[2]
         return cached[1]
 
     def personas(self) -> dict[str, Persona]:
@@ -334,7 +335,10 @@ class PromptLibrary:
         def run(template: Any, values: dict[str, Any]) -> str:
             if block not in template.blocks:
                 raise PromptError(f"persona {persona_id!r} has no block {block!r}", template.filename)
-            return "".join(template.blocks[block](template.new_context(values)))
+            try:
+                return "".join(template.blocks[block](template.new_context(values)))
+            except Exception:
+                template.environment.handle_exception()  # as Template.render does: template file and line in the traceback
 
         return self._render(f"personas/{self.persona(persona_id).id}", persona_id, run, variables)
 
