@@ -160,10 +160,26 @@ def _check(library: PromptLibrary, problems: list[Problem]) -> None:
 
     for path in sorted(root.rglob("*.yaml")):
         try:
-            yaml.safe_load(path.read_text(encoding="utf-8"))
+            data = yaml.safe_load(path.read_text(encoding="utf-8"))
         except (yaml.YAMLError, UnicodeDecodeError) as e:
             mark = getattr(e, "problem_mark", None)
             problems.append(Problem(str(path), mark.line + 1 if mark else None, f"not valid YAML: {getattr(e, 'problem', e)}"))
+            continue
+        if path.name == "triggers.yaml":
+            text = path.read_text(encoding="utf-8")
+            for key, reason in _phrase_list_faults(data):
+                leaf = re.escape(key.rsplit(".", 1)[-1])
+                line = next((i for i, ln in enumerate(text.splitlines(), 1) if re.match(rf"\s*{leaf}\s*:", ln)), None)
+                problems.append(Problem(str(path), line, f"{key}: {reason}"))
+
+
+def _phrase_list_faults(data: Any, key: str = "triggers") -> Iterator[tuple[str, str]]:
+    """triggers.yaml is sections of phrase lists: every leaf a list of short texts."""
+    if isinstance(data, dict):
+        for name, value in data.items():
+            yield from _phrase_list_faults(value, f"{key}.{name}" if key != "triggers" else str(name))
+    elif not isinstance(data, list) or not all(isinstance(p, str) and p.strip() for p in data):
+        yield key, "expected a list of phrases (texts)"
 
 
 def _check_aliases(root: Path, personas: dict[str, Persona], problems: list[Problem]) -> None:

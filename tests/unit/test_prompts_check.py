@@ -151,3 +151,12 @@ def test_prompts_and_its_command_line_import_no_livekit() -> None:
     code = "import sys, prompts, agent.prompts_cli; print(sorted(m for m in sys.modules if m.startswith('livekit')))"
     root = Path(__file__).parents[2]
     assert subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=True).stdout.strip() == "[]"
+
+
+def test_check_reports_trigger_phrases_that_are_not_lists(tmp_path: Path) -> None:
+    root = copy_prompts(tmp_path)
+    edit(root / "triggers.yaml", "lead_ins:\n  - please", "lead_ins: please\nunused:\n  - please")
+    problems = check(root)
+    assert [(Path(p.file).name, p.line, p.reason) for p in problems] == [
+        ("triggers.yaml", 1 + (root / "triggers.yaml").read_text().splitlines().index("lead_ins: please"), "lead_ins: expected a list of phrases (texts)")
+    ]
