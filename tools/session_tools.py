@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from livekit.agents import RunContext
-from livekit.agents.llm import RawFunctionTool, ToolError, function_tool
+from livekit.agents.llm import RawFunctionTool, ToolError, ToolResult, function_tool
 
 from .arguments import FORGET_SCOPES, MAX_AWAY_MINUTES, check_minutes, check_persona, check_reason, check_scope
 
@@ -103,8 +103,11 @@ def build_session_tools(control: SessionControl) -> list[RawFunctionTool]:
     async def switch_persona(raw_arguments: dict[str, Any], context: RunContext) -> str:
         persona = check_persona(_args(raw_arguments).get("persona"), persona_ids)
         outcome = await control.switch_persona(persona, context)
-        # returning the agent is livekit's hand-off; the old session then stays quiet
-        return outcome.handoff if outcome.handoff is not None else tell_model(outcome)
+        # returning the agent is livekit's hand-off; the old session then stays quiet (no reply),
+        # and the model's record still says what happened (the reconnect note)
+        if outcome.handoff is not None:
+            return outcome.handoff, ToolResult(tell_model(outcome), reply_required=False)
+        return tell_model(outcome)
 
     @function_tool(
         raw_schema={

@@ -150,9 +150,15 @@ class Controlled:
 
 @contextlib.asynccontextmanager
 async def controlled_session(
-    provider_name: str, env: dict[str, str], *, persona: str = "assistant", greet: bool = False
+    provider_name: str,
+    env: dict[str, str],
+    *,
+    persona: str = "assistant",
+    greet: bool = False,
+    provider: Any = None,
 ) -> Any:
-    """The real controller on ``Provider(provider_name, env)``, in a text-only AgentSession.
+    """The real controller on ``Provider(provider_name, env)`` (or on ``provider``), in a
+    text-only AgentSession.
 
     The only instrumentation: the provider's models are collected (to be closed at the end)
     and the controller's tool entry points are timed; both call straight through.
@@ -163,12 +169,10 @@ async def controlled_session(
     from agent.control import SessionController
     from agent.providers import Provider
 
-    provider = Provider(provider_name, env)
+    provider = provider or Provider(provider_name, env)
     ctl = SessionController(prompts.PromptLibrary(), provider, persona=persona)
     session = AgentSession(vad=None, user_away_timeout=None)
     c = Controlled(session, ctl)
-    if provider._probe is not None:
-        c.models.append(provider._probe)
     build = provider.model_for
 
     def model_for(voices: Any) -> Any:
@@ -211,3 +215,18 @@ async def until(cond: Any, timeout: float = 2.0, what: str = "condition") -> Non
         if loop.time() > deadline:
             raise AssertionError(f"{what} not met within {timeout}s")
         await asyncio.sleep(0.005)
+
+
+# ------------------------------------------------------------------------------------------
+# The Chat Completions fake (the pipeline provider's OpenAI-compatible LLM).
+# ------------------------------------------------------------------------------------------
+
+from .fake_chat_completions import FakeChatCompletions  # noqa: E402
+
+
+@pytest.fixture
+async def fake_chat() -> AsyncIterator[FakeChatCompletions]:
+    """A started :class:`FakeChatCompletions`; point the pipeline provider at it with
+    ``fake_chat.env()`` (``LLM_BASE_URL``, ``LLM_API_KEY``) or use ``fake_chat.llm()``."""
+    async with FakeChatCompletions() as server:
+        yield server

@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import livekit.plugins.openai  # noqa: F401  (imported at collection: 2-3 s, not inside a test)
+
 from .conftest import WireLog, controlled_session, openai_env, until
 from .fake_openai import FakeOpenAIRealtime
 
@@ -265,3 +267,29 @@ async def test_forget_everything_deletes_every_item(fake_openai: FakeOpenAIRealt
     assert conn.instructions == instructions
     assert fake_openai.sent_events("error") == [] and c.errors == []
     assert "the whole conversation" in output and RECONNECT not in output
+
+
+async def test_a_refused_voice_change_falls_back_to_one_reconnect(
+    fake_openai: FakeOpenAIRealtime,
+) -> None:
+    """The safety net: should the agent miss that audio was produced (its has_spoken flag,
+    set from the plugin's audio events, is cleared here to simulate that), the service's
+    cannot_update_voice error moves the persona to a fresh session: still one reconnect."""
+    async with controlled_session("openai", openai_env(fake_openai)) as c:
+        await c.say("hi")
+        assert fake_openai.last.audio_produced
+        c.agent.has_spoken = False
+        await _switch_to_pirate(fake_openai, c)
+        second = await fake_openai.wait_for_connections(2)
+        await until(lambda: c.agent.entered.is_set(), what="hand-off")
+        result = await c.say("who are you?")
+        result.expect.contains_message(role="assistant")
+        pirate = c.ctl.library.persona("pirate")
+        instructions = c.ctl.instructions("pirate")
+
+    assert len(fake_openai.connections) == 2
+    assert [e["error"]["code"] for e in fake_openai.sent_events("error")] == ["cannot_update_voice"]
+    initial = _initial_session(second)
+    assert initial["audio"]["output"]["voice"] == pirate.voices["openai"]
+    assert initial["instructions"] == instructions
+    assert second.events("response.create")  # the follow-up was answered by the new session
