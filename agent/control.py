@@ -139,20 +139,24 @@ class SessionController:
             logger.warning("persona %s does not render: %s", target.id, e)
             raise ToolError(f"The {target.name} persona could not be loaded; nothing changed.") from None
         agent = self._agent()
-        applied = await self.strategy.switch_persona(self, agent, target, instructions, line)
+        carried = forgetting.without_call(agent.chat_ctx, ctx.function_call.call_id)
+        applied = await self.strategy.switch_persona(self, agent, target, instructions, line, carried)
         self.persona_id = target.id
         for callback in self.on_persona_changed:
             callback(target.id)
         return Outcome("switched", target.name, say="" if applied.handoff else line, notes=applied.notes, handoff=applied.handoff)
 
     async def forget(self, scope: str, ctx: RunContext) -> Outcome:
-        call_id = ctx.function_call.call_id
-        if scope == "last_turn" and not forgetting.has_previous_turn(self._agent().chat_ctx.items, call_id):
+        call_id, context = ctx.function_call.call_id, self._agent().chat_ctx
+        if scope == "last_turn" and not forgetting.has_previous_turn(context.items, call_id):
             return Outcome("nothing_to_forget")
-        task = asyncio.create_task(self._forget_after_reply(ctx.speech_handle, scope, call_id))
-        self._track(task)
+        line = self.render("lines/forget", scope=scope)
+        kept = forgetting.without(context, forgetting.items_to_forget(context.items, scope, call_id))
+        applied = self.strategy.forget(self, kept, line)
+        in_place = applied.handoff is None
+        self._track(asyncio.create_task(self._forget_after_reply(ctx.speech_handle, scope, call_id, in_place)))
         subject = "the whole conversation" if scope == "everything" else "the user's previous turn and your reply"
-        return Outcome("forgotten", subject, say=self.render("lines/forget", scope=scope))
+        return Outcome("forgotten", subject, say=line if in_place else "", notes=applied.notes, handoff=applied.handoff)
 
     async def mark_away(self, reason: str | None, minutes: float | None, ctx: RunContext) -> Outcome:
         already = self._hold is not None and self._hold.requested
@@ -266,24 +270,24 @@ class SessionController:
 
     # -- forgetting -----------------------------------------------------------------------------
 
-    async def _forget_after_reply(self, handle: Any, scope: str, call_id: str) -> None:
+    async def _forget_after_reply(self, handle: Any, scope: str, call_id: str, in_place: bool) -> None:
         # the acknowledgement is generated from the old context and the tool call
-        # lands after it: apply once that speech is over
+        # lands after it: edit once that speech is over (a fresh session already
+        # started without the forgotten part; only the history is left to clean)
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         handle.add_done_callback(lambda _: done.done() or done.set_result(None))
         await done
-        session, agent = self._session(), self._agent()
-        forgotten = forgetting.items_to_forget(agent.chat_ctx.items, scope, call_id)
-        applied = await self.strategy.replace_context(self, agent, forgetting.without(agent.chat_ctx, forgotten))
+        session, forgotten = self._session(), []
+        if in_place:
+            agent = self._agent()
+            forgotten = forgetting.items_to_forget(agent.chat_ctx.items, scope, call_id)
+            await agent.update_chat_ctx(forgetting.without(agent.chat_ctx, forgotten))
         in_history = forgetting.items_to_forget(session.history.items, scope, call_id)
         ids = {it.id for it in in_history}
         session.history.items[:] = [it for it in session.history.items if it.id not in ids]
         lk_private.scrub_recorded_events(
             session, ids | {it.id for it in forgotten}, forgetting.spoken_texts(forgotten + in_history)
         )
-        if applied.handoff is not None:
-            session.update_agent(applied.handoff)
-            await applied.handoff.entered.wait()
         logger.info("forgot %s (%d items)", scope, len(ids))
 
     def _track(self, task: asyncio.Task[Any]) -> None:

@@ -55,5 +55,13 @@ def without(chat_ctx: llm.ChatContext, forgotten: Sequence[llm.ChatItem]) -> llm
     return kept
 
 
+def without_call(chat_ctx: llm.ChatContext, call_id: str) -> llm.ChatContext:
+    """The context without a tool call still in flight (a fresh session must not
+    inherit a call with no output)."""
+    kept = chat_ctx.copy()
+    kept.items = [it for it in kept.items if getattr(it, "call_id", None) != call_id]
+    return kept
+
+
 def spoken_texts(forgotten: Sequence[llm.ChatItem]) -> list[str]:
     return [it.text_content for it in forgotten if it.type == "message" and it.text_content]

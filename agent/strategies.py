@@ -22,33 +22,36 @@ if TYPE_CHECKING:
     from .session_agent import SessionAgent
 
 RECONNECT_NOTE = "The new voice and persona take over after a short reconnect."
+FORGET_RECONNECT_NOTE = "This takes a short reconnect: a new session starts without the forgotten part."
 
 
 @dataclass(frozen=True)
 class Applied:
+    """``handoff``: a fresh agent that carries the change and speaks the line itself.
+    Without one, the change was made in place (a forget: once the reply is spoken)."""
+
     notes: tuple[str, ...] = ()
     handoff: SessionAgent | None = None
 
 
 class Strategy(Protocol):
     async def switch_persona(
-        self, ctl: SessionController, agent: SessionAgent, persona: Any, instructions: str, line: str
+        self, ctl: SessionController, agent: SessionAgent, persona: Any, instructions: str, line: str, carried: llm.ChatContext
     ) -> Applied: ...
 
-    async def replace_context(self, ctl: SessionController, agent: SessionAgent, chat_ctx: llm.ChatContext) -> Applied: ...
+    def forget(self, ctl: SessionController, kept: llm.ChatContext, line: str) -> Applied: ...
 
 
 class InPlace:
     """Pipeline and offline model: the prompt is rebuilt each turn and TTS voices swap freely."""
 
-    async def switch_persona(self, ctl, agent, persona, instructions, line) -> Applied:
+    async def switch_persona(self, ctl, agent, persona, instructions, line, carried) -> Applied:
         await agent.update_instructions(instructions)
         if (tts := ctl.provider.tts_for(persona.voices)) is not None:
             agent.update_options(tts=tts)
         return Applied()
 
-    async def replace_context(self, ctl, agent, chat_ctx) -> Applied:
-        await agent.update_chat_ctx(chat_ctx)
+    def forget(self, ctl, kept, line) -> Applied:
         return Applied()
 
 
@@ -67,11 +70,11 @@ class Realtime:
             not agent.llm.capabilities.audio_output or not agent.has_spoken
         )
 
-    async def switch_persona(self, ctl, agent, persona, instructions, line) -> Applied:
+    async def switch_persona(self, ctl, agent, persona, instructions, line, carried) -> Applied:
         voice = persona.voices.get(self.provider.name)
         voice_differs = bool(voice) and voice != agent.voice
         if not self.behaviour.instructions_live or (voice_differs and not self.voice_changes_live(agent)):
-            fresh = ctl.new_agent(persona_id=persona.id, chat_ctx=agent.chat_ctx.copy(), entry_line=line)
+            fresh = ctl.new_agent(persona_id=persona.id, chat_ctx=carried, entry_line=line)
             return Applied(notes=(RECONNECT_NOTE,), handoff=fresh)
         await agent.update_instructions(instructions)
         if voice_differs:
@@ -79,12 +82,11 @@ class Realtime:
             agent.voice = voice
         return Applied()
 
-    async def replace_context(self, ctl, agent, chat_ctx) -> Applied:
+    def forget(self, ctl, kept, line) -> Applied:
         if self.behaviour.context_live:
-            await agent.update_chat_ctx(chat_ctx)
             return Applied()
         # a new model instance starts a new session: no resumption handle, only the kept turns
-        return Applied(handoff=ctl.new_agent(chat_ctx=chat_ctx))
+        return Applied(notes=(FORGET_RECONNECT_NOTE,), handoff=ctl.new_agent(chat_ctx=kept, entry_line=line))
 
 
 def strategy_for(provider: Provider, behaviour: Behaviour) -> Strategy:

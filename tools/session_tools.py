@@ -73,6 +73,15 @@ def tell_model(outcome: Outcome) -> str:
     return " ".join(parts)
 
 
+def reply(outcome: Outcome) -> Any:
+    """What the tool returns: the outcome for the model, or livekit's hand-off to a
+    fresh agent, after which the old session stays quiet while the model's record
+    still says what happened."""
+    if outcome.handoff is not None:
+        return outcome.handoff, ToolResult(tell_model(outcome), reply_required=False)
+    return tell_model(outcome)
+
+
 def build_session_tools(control: SessionControl) -> list[RawFunctionTool]:
     """The tools for one agent, with the persona enum taken from the loaded personas."""
     choices = control.persona_choices()
@@ -102,12 +111,7 @@ def build_session_tools(control: SessionControl) -> list[RawFunctionTool]:
     )
     async def switch_persona(raw_arguments: dict[str, Any], context: RunContext) -> str:
         persona = check_persona(_args(raw_arguments).get("persona"), persona_ids)
-        outcome = await control.switch_persona(persona, context)
-        # returning the agent is livekit's hand-off; the old session then stays quiet (no reply),
-        # and the model's record still says what happened (the reconnect note)
-        if outcome.handoff is not None:
-            return outcome.handoff, ToolResult(tell_model(outcome), reply_required=False)
-        return tell_model(outcome)
+        return reply(await control.switch_persona(persona, context))
 
     @function_tool(
         raw_schema={
@@ -133,7 +137,7 @@ def build_session_tools(control: SessionControl) -> list[RawFunctionTool]:
     )
     async def forget_conversation(raw_arguments: dict[str, Any], context: RunContext) -> str:
         scope = check_scope(_args(raw_arguments).get("scope"))
-        return tell_model(await control.forget(scope, context))
+        return reply(await control.forget(scope, context))
 
     @function_tool(
         raw_schema={
