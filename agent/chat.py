@@ -75,7 +75,8 @@ async def run_chat(
     env = dict(load_env() if env is None else env)
     env.setdefault("AGENT_MODALITIES", "text")  # no audio device: realtime models answer in text
     library = prompts.PromptLibrary(env.get("PROMPTS_DIR"))
-    ctl = SessionController(library, Provider(choose_provider(env, provider), env), persona=persona or "assistant")
+    chosen = Provider(choose_provider(env, provider), env)
+    ctl = SessionController(library, chosen, persona=persona or "assistant")
     printer = Printer(stdout, jsonl, lambda: library.persona(ctl.persona_id).name)
     session = AgentSession(vad=None, user_away_timeout=None, turn_handling={"turn_detection": "manual"})
     _wire_events(session, ctl, printer)
@@ -108,6 +109,7 @@ async def run_chat(
     finally:
         await ctl.settle()
         await session.aclose()
+        await chosen.aclose()
     return 0
 
 

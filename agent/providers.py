@@ -73,6 +73,7 @@ class Provider:
     name: str
     env: Mapping[str, str] = field(repr=False)
     offline_hooks: tuple[Callable[[], Router], Callable[[], str]] | None = field(default=None, repr=False)
+    made: list[Any] = field(default_factory=list, init=False, repr=False)  # closed by aclose()
 
     @property
     def realtime(self) -> bool:
@@ -84,6 +85,17 @@ class Provider:
         return behaviour_for(self.name, self.model_for({}) if self.realtime else None)
 
     def model_for(self, voices: Mapping[str, str]) -> llm.LLM | llm.RealtimeModel:
+        model = self._build_model(voices)
+        self.made.append(model)
+        return model
+
+    async def aclose(self) -> None:
+        """Close every model made (their HTTP sessions); call after the AgentSession closed."""
+        for model in self.made:
+            await model.aclose()
+        self.made.clear()
+
+    def _build_model(self, voices: Mapping[str, str]) -> llm.LLM | llm.RealtimeModel:
         env = self.env
         if self.name == "openai":
             from livekit.plugins import openai

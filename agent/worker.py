@@ -38,6 +38,7 @@ async def entrypoint(ctx: JobContext) -> None:
     # a pipeline without speech-to-text is text-only: no VAD to load
     session = AgentSession(**({"stt": stt} if stt else {} if provider.realtime else {"vad": None}))
     ctl.attach(session)
+    ctx.add_shutdown_callback(provider.aclose)
 
     async def publish() -> None:
         await ctx.room.local_participant.set_attributes(session_attributes(ctl, session))

@@ -21,7 +21,7 @@ class ScriptedProvider(Provider):
 
     model: Any = field(default=None, repr=False)
 
-    def model_for(self, voices):  # type: ignore[override]
+    def _build_model(self, voices):  # type: ignore[override]
         return self.model
 
 
@@ -66,6 +66,7 @@ async def start_chat(
     finally:
         await ctl.settle()
         await session.aclose()
+        await provider.aclose()
 
 
 @pytest.fixture

@@ -135,7 +135,6 @@ class Controlled:
     session: Any
     ctl: Any
     errors: list[Any] = field(default_factory=list)
-    models: list[Any] = field(default_factory=list)
     tool_calls: list[tuple[str, float]] = field(default_factory=list)  # (tool, clock at entry)
 
     async def say(self, text: str) -> Any:
@@ -160,8 +159,8 @@ async def controlled_session(
     """The real controller on ``Provider(provider_name, env)`` (or on ``provider``), in a
     text-only AgentSession.
 
-    The only instrumentation: the provider's models are collected (to be closed at the end)
-    and the controller's tool entry points are timed; both call straight through.
+    The only instrumentation: the controller's tool entry points are timed; they call
+    straight through.
     """
     from livekit.agents import AgentSession
 
@@ -173,14 +172,6 @@ async def controlled_session(
     ctl = SessionController(prompts.PromptLibrary(), provider, persona=persona)
     session = AgentSession(vad=None, user_away_timeout=None)
     c = Controlled(session, ctl)
-    build = provider.model_for
-
-    def model_for(voices: Any) -> Any:
-        model = build(voices)
-        c.models.append(model)
-        return model
-
-    provider.model_for = model_for  # type: ignore[method-assign]
     for name in ("switch_persona", "forget", "mark_away"):
         _time_entry(ctl, name, c.tool_calls)
     session.on("error", c.errors.append)
@@ -192,9 +183,7 @@ async def controlled_session(
             await ctl.settle()
     finally:
         await session.aclose()
-        for model in c.models:
-            with contextlib.suppress(Exception):
-                await model.aclose()
+        await provider.aclose()
 
 
 def _time_entry(ctl: Any, name: str, log: list[tuple[str, float]]) -> None:

@@ -14,7 +14,7 @@ import json
 import os
 import sys
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +38,6 @@ class Pipeline:
     session: AgentSession
     ctl: SessionController
     fake: FakeChatCompletions
-    models: list[Any] = field(default_factory=list)
 
     async def say(self, text: str) -> Any:
         result = await self.session.run(user_input=text)
@@ -53,14 +52,6 @@ async def pipeline(fake: FakeChatCompletions, *, persona: str = "assistant") -> 
     ctl = SessionController(prompts.PromptLibrary(), provider, persona=persona)
     session = AgentSession(vad=None, user_away_timeout=None, turn_handling={"turn_detection": "manual"})
     p = Pipeline(session, ctl, fake)
-    build = provider.model_for
-
-    def model_for(voices: Any) -> Any:  # collects the models only, to close them at the end
-        model = build(voices)
-        p.models.append(model)
-        return model
-
-    provider.model_for = model_for  # type: ignore[method-assign]
     ctl.attach(session)
     try:
         async with asyncio.timeout(TIMEOUT):
@@ -69,9 +60,7 @@ async def pipeline(fake: FakeChatCompletions, *, persona: str = "assistant") -> 
             await ctl.settle()
     finally:
         await session.aclose()
-        for model in p.models:
-            with contextlib.suppress(Exception):
-                await model.aclose()
+        await provider.aclose()
 
 
 # ---- reading requests --------------------------------------------------------------------
