@@ -79,6 +79,13 @@ class Provider:
     def realtime(self) -> bool:
         return self.name in ("openai", "google")
 
+    def import_plugin(self) -> None:
+        """livekit plugins register themselves on import, which must happen on the main thread."""
+        if self.name in ("openai", "pipeline"):
+            from livekit.plugins import openai  # noqa: F401
+        elif self.name == "google":
+            from livekit.plugins import google  # noqa: F401
+
     @property
     def behaviour(self) -> Behaviour:
         # a realtime model reports its own capabilities; building one opens no connection

@@ -23,6 +23,9 @@ ATTR_USER_STATE = "agent.user_state"
 
 server = AgentServer()
 
+# plugins register on import, on the main thread: import the chosen provider's now
+Provider(choose_provider(load_env()), load_env()).import_plugin()
+
 
 def session_attributes(ctl: SessionController, session: AgentSession) -> dict[str, str]:
     return {ATTR_PERSONA: ctl.persona_id, ATTR_USER_STATE: session.user_state}
