@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from livekit.agents import AgentSession, RunContext, llm
@@ -16,28 +15,13 @@ import prompts
 from tools import Outcome, PersonaChoice
 
 from . import forgetting, lk_private
+from .away import AwayHold, AwayPolicy
 from .providers import Provider
 from .router import Router
 from .session_agent import SessionAgent
 from .strategies import strategy_for
 
 logger = logging.getLogger("agent")
-
-
-@dataclass
-class AwayPolicy:
-    """How long a hold lasts before the check-in, and before the goodbye."""
-
-    default_hold_minutes: float = 3.0
-    goodbye_after_minutes: float = 2.0
-    seconds_per_minute: float = 60.0  # tests shrink time here, not in the tools
-
-
-@dataclass
-class _Hold:
-    requested: bool
-    timer: asyncio.TimerHandle | None = None
-    checked_in: bool = False
 
 
 class SessionController:
@@ -56,10 +40,9 @@ class SessionController:
         self.persona_id = library.persona(persona).id
         self.user_name = user_name
         self.language = language
-        self.away_policy = away or AwayPolicy()
+        self.away = AwayHold(self, away or AwayPolicy())
         self.session: AgentSession | None = None
         self.on_persona_changed: list[Callable[[str], None]] = []
-        self._hold: _Hold | None = None
         self._pending: set[asyncio.Task[Any]] = set()
         self._router: tuple[Any, Router] | None = None
         if provider.name == "offline" and provider.offline_hooks is None:
@@ -75,7 +58,7 @@ class SessionController:
             user_name=self.user_name,
             language=self.language,
             capabilities=self.behaviour.as_template_variables(),
-            away=self._hold is not None,
+            away=self.away.active,
         ) | extra
 
     def render(self, name: str, persona_id: str | None = None, **extra: Any) -> str:
@@ -119,28 +102,29 @@ class SessionController:
 
     def attach(self, session: AgentSession) -> None:
         self.session = session
-        session.on("user_state_changed", self._on_user_state_changed)
+        self.away.attach(session, realtime=self.provider.realtime)
         session.on("agent_state_changed", self._on_agent_state_changed)
         session.on("error", self._on_error)
-        if self.provider.realtime:
-            session.on("speech_created", self._on_realtime_speech)
-            session.on("user_input_transcribed", self._on_realtime_transcript)
 
     # -- the tools' side -----------------------------------------------------------------
 
     async def switch_persona(self, persona: str, ctx: RunContext) -> Outcome:
-        target = self.library.persona(persona)
-        if target.id == self.persona_id:
-            return Outcome("unchanged", target.name)
         try:
+            target = self.library.persona(persona)
+            if target.id == self.persona_id:
+                return Outcome("unchanged", target.name)
             instructions = self.instructions(target.id)
             line = self.render("lines/switch", target.id, previous={"id": self.persona_id, "name": self._name()})
         except prompts.PromptError as e:
-            logger.warning("persona %s does not render: %s", target.id, e)
-            raise ToolError(f"The {target.name} persona could not be loaded; nothing changed.") from None
+            logger.warning("persona %s does not render: %s", persona, e)
+            raise ToolError(f"The {persona} persona could not be loaded; nothing changed.") from None
         agent = self._agent()
         carried = forgetting.without_call(agent.chat_ctx, ctx.function_call.call_id)
-        applied = await self.strategy.switch_persona(self, agent, target, instructions, line, carried)
+        try:
+            applied = await self.strategy.switch_persona(self, agent, target, instructions, line, carried)
+        except llm.RealtimeError as e:
+            logger.warning("the provider refused the switch to %s: %s", target.id, e)
+            raise ToolError(f"The provider refused the switch to {target.name}; nothing changed.") from None
         self.persona_id = target.id
         for callback in self.on_persona_changed:
             callback(target.id)
@@ -159,8 +143,8 @@ class SessionController:
         return Outcome("forgotten", subject, say=line if in_place else "", notes=applied.notes, handoff=applied.handoff)
 
     async def mark_away(self, reason: str | None, minutes: float | None, ctx: RunContext) -> Outcome:
-        already = self._hold is not None and self._hold.requested
-        self._start_hold(requested=True, minutes=minutes)
+        already = self.away.requested
+        self.away.start(requested=True, minutes=minutes)
         subject = f" for about {minutes:g} minutes" if minutes else ""
         if already:
             return Outcome("already_away", subject or " the default length")
@@ -171,7 +155,7 @@ class SessionController:
     def speak(self, text: str) -> Any:
         """Say a rendered line: verbatim where a TTS or text output exists, through
         the realtime model otherwise."""
-        session = self._session()
+        session = self.require_session()
         if self.provider.realtime and session.tts is None:
             return session.generate_reply(instructions=f'Say exactly this and nothing else: "{text}"')
         return session.say(text)
@@ -182,71 +166,12 @@ class SessionController:
         if last is None or last.type != "message" or last.role != "user":
             return True  # a tool's reply: never held back
         await self.settle()  # a new user turn waits for a forget still being applied
-        return self._hold is None or self._is_back(last.text_content or "")
-
-    def _is_back(self, words: str) -> bool:
-        """Ends the hold when the user is back; otherwise it was side-talk, and the
-        hold stays, and so does the away state a frontend shows."""
-        persona = self.library.persona(self.persona_id)
-        if self.router().is_return(words, addressed_as=(persona.name, *persona.aliases)):
-            self.end_hold()
-            return True
-        lk_private.mark_user_away(self._session())
-        return False
-
-    # a realtime model answers speech on its own, past llm_node: hold its replies here
-    def _on_realtime_speech(self, ev: Any) -> None:
-        if self._hold is not None and self._hold.requested and not ev.user_initiated:
-            ev.speech_handle.interrupt(force=True)
-
-    def _on_realtime_transcript(self, ev: Any) -> None:
-        if ev.is_final and self._hold is not None and self._hold.requested and self._is_back(ev.transcript):
-            self._session().generate_reply()
+        return self.away.allows_reply(last.text_content or "")
 
     async def settle(self) -> None:
         """Wait until changes deferred past a reply have been applied."""
         while self._pending:
             await asyncio.gather(*self._pending, return_exceptions=True)
-
-    # -- away ------------------------------------------------------------------------------
-
-    def _start_hold(self, *, requested: bool, minutes: float | None) -> None:
-        self._cancel_hold_timer()
-        self._hold = _Hold(requested=requested)
-        p = self.away_policy
-        if requested:
-            lk_private.mark_user_away(self._session())
-            delay = (minutes or p.default_hold_minutes) * p.seconds_per_minute
-            self._hold.timer = asyncio.get_running_loop().call_later(delay, self._check_in)
-        else:
-            self._check_in()
-
-    def _check_in(self) -> None:
-        hold = self._hold
-        if hold is None or hold.checked_in:
-            return
-        hold.checked_in = True
-        self.speak(self.render("lines/away_checkin", requested=hold.requested))
-        delay = self.away_policy.goodbye_after_minutes * self.away_policy.seconds_per_minute
-        hold.timer = asyncio.get_running_loop().call_later(delay, self._say_goodbye)
-
-    def _say_goodbye(self) -> None:
-        if self._hold is None:
-            return
-        self._hold = None
-        handle = self.speak(self.render("lines/away_goodbye"))
-        handle.add_done_callback(lambda _: self._session().shutdown())
-
-    def end_hold(self) -> None:
-        self._cancel_hold_timer()
-        self._hold = None
-        session = self._session()
-        if session.user_state == "away":
-            lk_private.mark_user_present(session)
-
-    def _cancel_hold_timer(self) -> None:
-        if self._hold is not None and self._hold.timer is not None:
-            self._hold.timer.cancel()
 
     def _on_error(self, ev: Any) -> None:
         # the provider refused the new voice after all: carry the persona to a fresh session
@@ -255,18 +180,11 @@ class SessionController:
             logger.warning("provider refused the voice change; restarting the realtime session")
             agent = self._agent()
             agent.has_spoken = True
-            self._session().update_agent(self.new_agent(chat_ctx=agent.chat_ctx.copy()))
+            self.require_session().update_agent(self.new_agent(chat_ctx=agent.chat_ctx.copy()))
 
     def _on_agent_state_changed(self, ev: Any) -> None:
         if ev.new_state == "speaking":
             self._agent().has_spoken = True
-
-    def _on_user_state_changed(self, ev: Any) -> None:
-        if ev.new_state == "away" and self._hold is None:
-            # livekit's user_away_timeout fired: one check-in, then a goodbye
-            self._start_hold(requested=False, minutes=None)
-        elif ev.new_state == "speaking" and self._hold is not None and not self._hold.requested:
-            self.end_hold()
 
     # -- forgetting -----------------------------------------------------------------------------
 
@@ -277,7 +195,7 @@ class SessionController:
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         handle.add_done_callback(lambda _: done.done() or done.set_result(None))
         await done
-        session, forgotten = self._session(), []
+        session, forgotten = self.require_session(), []
         if in_place:
             agent = self._agent()
             forgotten = forgetting.items_to_forget(agent.chat_ctx.items, scope, call_id)
@@ -293,17 +211,17 @@ class SessionController:
     def _track(self, task: asyncio.Task[Any]) -> None:
         self._pending.add(task)
         task.add_done_callback(self._pending.discard)
-        lk_private.hold_run_open(self._session(), task)
+        lk_private.hold_run_open(self.require_session(), task)
 
     # -- small helpers -------------------------------------------------------------------------
 
-    def _session(self) -> AgentSession:
+    def require_session(self) -> AgentSession:
         if self.session is None:
             raise RuntimeError("the controller is not attached to a session")
         return self.session
 
     def _agent(self) -> SessionAgent:
-        agent = self._session().current_agent
+        agent = self.require_session().current_agent
         assert isinstance(agent, SessionAgent)
         return agent
 

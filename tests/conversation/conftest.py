@@ -11,7 +11,8 @@ import pytest
 from livekit.agents import AgentSession, llm
 
 import prompts
-from agent.control import AwayPolicy, SessionController
+from agent.away import AwayPolicy
+from agent.control import SessionController
 from agent.providers import Provider
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from agent.control import AwayPolicy
+from agent.away import AwayPolicy
 from tests.scripted import ScriptedLLM, call
 
 FAST = AwayPolicy(default_hold_minutes=1, goodbye_after_minutes=1, seconds_per_minute=0.2)
