@@ -67,3 +67,14 @@ def test_an_unknown_persona_is_a_clear_error() -> None:
     )  # fmt: skip
     assert proc.returncode == 2
     assert "wizard" in proc.stderr and "pirate" in proc.stderr
+
+
+def test_the_offline_chat_imports_no_provider_plugin() -> None:
+    code = (
+        "import sys, agent.chat, agent.providers as p;"
+        "p.Provider('offline', {}).behaviour;"
+        "print(sorted(m for m in sys.modules if m.startswith('livekit.plugins')))"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "[]"
