@@ -15,6 +15,8 @@ from typing import Any
 
 from livekit.agents import Agent, AgentSession, RunContext, function_tool, llm
 
+from tests.compat import timeout
+
 from .fake_gemini import FakeGeminiLive
 from .fake_openai import CANNOT_UPDATE_VOICE_MESSAGE, FakeOpenAIRealtime
 
@@ -55,7 +57,7 @@ class ToolAgent(Agent):
 @contextlib.asynccontextmanager
 async def running(model: Any, agent: Agent) -> AsyncIterator[AgentSession]:
     """A started text-only AgentSession (no room, no audio I/O) on ``model``; bounded."""
-    async with asyncio.timeout(TEST_TIMEOUT):
+    async with timeout(TEST_TIMEOUT):
         async with model, AgentSession(llm=model) as session:
             await session.start(agent)
             yield session

@@ -26,6 +26,8 @@ import prompts
 from agent.control import SessionController
 from agent.providers import Provider
 
+from tests.compat import timeout
+
 from .fake_chat_completions import FakeChatCompletions, message_text
 
 ROOT = Path(__file__).parents[2]
@@ -54,7 +56,7 @@ async def pipeline(fake: FakeChatCompletions, *, persona: str = "assistant") -> 
     p = Pipeline(session, ctl, fake)
     ctl.attach(session)
     try:
-        async with asyncio.timeout(TIMEOUT):
+        async with timeout(TIMEOUT):
             await session.start(ctl.first_agent(greet=False))
             yield p
             await ctl.settle()
@@ -263,7 +265,7 @@ async def test_the_chat_command_runs_a_switch_end_to_end(fake_chat: FakeChatComp
         stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip
     try:
-        async with asyncio.timeout(60):  # most of it is importing livekit in a fresh interpreter
+        async with timeout(60):  # most of it is importing livekit in a fresh interpreter
             out, err = await proc.communicate(b"can I talk to the pirate?\n")
     finally:
         if proc.returncode is None:
