@@ -6,10 +6,18 @@ test ends. Nothing leaves the machine and no API key is needed.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import time
 from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
 
 import pytest
 
+from tests.compat import timeout
+
+from .fake_chat_completions import FakeChatCompletions
 from .fake_gemini import FakeGeminiLive
 from .fake_openai import FakeOpenAIRealtime
 
@@ -35,12 +43,6 @@ async def fake_gemini() -> AsyncIterator[FakeGeminiLive]:
 # Helpers for the session-control wire tests: the REAL SessionController, SessionAgent and
 # AgentSession, on a provider built from environment values that point at a fake.
 # ------------------------------------------------------------------------------------------
-
-import asyncio  # noqa: E402
-import contextlib  # noqa: E402
-import time  # noqa: E402
-from dataclasses import dataclass, field  # noqa: E402
-from typing import Any  # noqa: E402
 
 SESSION_TIMEOUT = 10.0
 
@@ -177,7 +179,7 @@ async def controlled_session(
     session.on("error", c.errors.append)
     ctl.attach(session)
     try:
-        async with asyncio.timeout(SESSION_TIMEOUT):
+        async with timeout(SESSION_TIMEOUT):
             await session.start(ctl.first_agent(greet=greet))
             yield c
             await ctl.settle()
@@ -209,9 +211,6 @@ async def until(cond: Any, timeout: float = 2.0, what: str = "condition") -> Non
 # ------------------------------------------------------------------------------------------
 # The Chat Completions fake (the pipeline provider's OpenAI-compatible LLM).
 # ------------------------------------------------------------------------------------------
-
-from .fake_chat_completions import FakeChatCompletions  # noqa: E402
-
 
 @pytest.fixture
 async def fake_chat() -> AsyncIterator[FakeChatCompletions]:
