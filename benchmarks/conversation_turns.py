@@ -19,7 +19,7 @@ from livekit.agents import Agent, AgentSession  # noqa: E402
 
 import prompts  # noqa: E402
 from agent.control import SessionController  # noqa: E402
-from tests.conversation.conftest import ScriptedProvider  # noqa: E402
+from tests.harness import ScriptedProvider  # noqa: E402
 from tests.scripted import ScriptedLLM  # noqa: E402
 
 TURNS = 20

@@ -38,7 +38,7 @@ async def test_minutes_are_passed_and_checked(chat) -> None:
 
 
 async def test_bad_minutes_leave_the_user_present() -> None:
-    from tests.conversation.conftest import start_chat
+    from tests.harness import start_chat
 
     async with start_chat(ScriptedLLM(call("mark_user_away", minutes=-3), "sorry")) as c:
         result = await c.say("brb")

@@ -50,7 +50,7 @@ async def test_everything_keeps_only_the_instructions(chat) -> None:
 
 
 async def test_the_conversation_goes_on_after_forgetting() -> None:
-    from tests.conversation.conftest import start_chat
+    from tests.harness import start_chat
 
     model = ScriptedLLM("Nice.", "Noted.", call("forget_conversation", scope="last_turn"), "Forgotten.", "Hi again.")
     async with start_chat(model) as c:
@@ -70,7 +70,7 @@ async def test_nothing_to_forget_changes_nothing(chat) -> None:
 
 
 async def test_bad_scope_is_a_clear_error() -> None:
-    from tests.conversation.conftest import start_chat
+    from tests.harness import start_chat
 
     async with start_chat(ScriptedLLM("ok", call("forget_conversation", scope="yesterday"), "sorry")) as c:
         await c.say(SECRET)

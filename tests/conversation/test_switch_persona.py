@@ -27,7 +27,7 @@ async def test_natural_request_switches_and_keeps_the_conversation(chat) -> None
 
 
 async def test_the_reply_after_the_switch_is_generated_from_the_new_instructions() -> None:
-    from tests.conversation.conftest import start_chat
+    from tests.harness import start_chat
 
     model = ScriptedLLM("Hello.", call("switch_persona", persona="tutor"), "Let's learn.")
     async with start_chat(model) as c:
@@ -50,7 +50,7 @@ async def test_switching_to_the_current_persona_changes_nothing(chat) -> None:
 
 
 async def test_unknown_persona_is_a_clear_error_and_nothing_changes() -> None:
-    from tests.conversation.conftest import start_chat
+    from tests.harness import start_chat
 
     model = ScriptedLLM(call("switch_persona", persona="wizard"), "Sorry, no wizard.")
     async with start_chat(model) as c:
@@ -66,7 +66,7 @@ async def test_unknown_persona_is_a_clear_error_and_nothing_changes() -> None:
 async def test_persona_arguments_that_are_not_an_object_fail_cleanly() -> None:
     from livekit.agents import llm
 
-    from tests.conversation.conftest import start_chat
+    from tests.harness import start_chat
 
     bad = llm.FunctionToolCall(name="switch_persona", arguments=json.dumps(["pirate"]), call_id="c1")
     async with start_chat(ScriptedLLM(bad, "oops")) as c:
@@ -79,7 +79,7 @@ async def test_a_provider_that_refuses_the_update_leaves_everything_as_it_was(mo
     from livekit.agents import llm
 
     from agent.session_agent import SessionAgent
-    from tests.conversation.conftest import start_chat
+    from tests.harness import start_chat
 
     async def refuse(self, instructions: str) -> None:
         raise llm.RealtimeError("session.update timed out")

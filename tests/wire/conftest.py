@@ -7,15 +7,13 @@ test ends. Nothing leaves the machine and no API key is needed.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
 
-from tests.compat import timeout
+from tests.harness import start_chat
 
 from .fake_chat_completions import FakeChatCompletions
 from .fake_gemini import FakeGeminiLive
@@ -130,72 +128,11 @@ class WireLog:
         return next((t for _, t, i, w, m in self.entries if t >= after and pred(i, w, m)), None)
 
 
-@dataclass
-class Controlled:
-    """A started AgentSession driven by the real SessionController."""
-
-    session: Any
-    ctl: Any
-    errors: list[Any] = field(default_factory=list)
-    tool_calls: list[tuple[str, float]] = field(default_factory=list)  # (tool, clock at entry)
-
-    async def say(self, text: str) -> Any:
-        result = await self.session.run(user_input=text)
-        await self.ctl.settle()
-        return result
-
-    @property
-    def agent(self) -> Any:
-        return self.session.current_agent
-
-
-@contextlib.asynccontextmanager
-async def controlled_session(
-    provider_name: str,
-    env: dict[str, str],
-    *,
-    persona: str = "assistant",
-    greet: bool = False,
-    provider: Any = None,
-) -> Any:
-    """The real controller on ``Provider(provider_name, env)`` (or on ``provider``), in a
-    text-only AgentSession.
-
-    The only instrumentation: the controller's tool entry points are timed; they call
-    straight through.
-    """
-    from livekit.agents import AgentSession
-
-    import prompts
-    from agent.control import SessionController
+def controlled_session(provider_name: str, env: dict[str, str], *, persona: str = "assistant", greet: bool = False) -> Any:
+    """The shared harness (tests/harness.py) on ``Provider(provider_name, env)``."""
     from agent.providers import Provider
 
-    provider = provider or Provider(provider_name, env)
-    ctl = SessionController(prompts.PromptLibrary(), provider, persona=persona)
-    session = AgentSession(vad=None, user_away_timeout=None)
-    c = Controlled(session, ctl)
-    for name in ("switch_persona", "forget", "mark_away"):
-        _time_entry(ctl, name, c.tool_calls)
-    session.on("error", c.errors.append)
-    ctl.attach(session)
-    try:
-        async with timeout(SESSION_TIMEOUT):
-            await session.start(ctl.first_agent(greet=greet))
-            yield c
-            await ctl.settle()
-    finally:
-        await session.aclose()
-        await provider.aclose()
-
-
-def _time_entry(ctl: Any, name: str, log: list[tuple[str, float]]) -> None:
-    method = getattr(ctl, name)
-
-    async def timed(*args: Any, **kwargs: Any) -> Any:
-        log.append((name, time.perf_counter()))
-        return await method(*args, **kwargs)
-
-    setattr(ctl, name, timed)
+    return start_chat(provider=Provider(provider_name, env), persona=persona, greet=greet)
 
 
 async def until(cond: Any, timeout: float = 2.0, what: str = "condition") -> None:

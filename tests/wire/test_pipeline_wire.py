@@ -9,60 +9,30 @@ call and the tool's reply with a text; the assertions are on the request bodies 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import os
 import sys
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import livekit.plugins.openai  # noqa: F401  (imported at collection: 2-3 s, not inside a test)
 import pytest
-from livekit.agents import AgentSession
 
 import prompts
 from agent.control import SessionController
 from agent.providers import Provider
 
-from tests.compat import timeout
+from tests.harness import start_chat
 
 from .fake_chat_completions import FakeChatCompletions, message_text
 
 ROOT = Path(__file__).parents[2]
-TIMEOUT = 10.0
 PERSONAS = ["assistant", "pirate", "tutor"]
 
 
-@dataclass
-class Pipeline:
-    session: AgentSession
-    ctl: SessionController
-    fake: FakeChatCompletions
-
-    async def say(self, text: str) -> Any:
-        result = await self.session.run(user_input=text)
-        await self.ctl.settle()
-        return result
-
-
-@contextlib.asynccontextmanager
-async def pipeline(fake: FakeChatCompletions, *, persona: str = "assistant") -> AsyncIterator[Pipeline]:
-    """The real controller on ``Provider("pipeline", ...)`` pointed at ``fake``."""
-    provider = Provider("pipeline", {"LLM_BASE_URL": fake.base_url, "LLM_API_KEY": "x"})
-    ctl = SessionController(prompts.PromptLibrary(), provider, persona=persona)
-    session = AgentSession(vad=None, user_away_timeout=None, turn_handling={"turn_detection": "manual"})
-    p = Pipeline(session, ctl, fake)
-    ctl.attach(session)
-    try:
-        async with timeout(TIMEOUT):
-            await session.start(ctl.first_agent(greet=False))
-            yield p
-            await ctl.settle()
-    finally:
-        await session.aclose()
-        await provider.aclose()
+def pipeline(fake: FakeChatCompletions, *, persona: str = "assistant") -> Any:
+    """The shared harness on ``Provider("pipeline", ...)`` pointed at ``fake``."""
+    return start_chat(provider=Provider("pipeline", {"LLM_BASE_URL": fake.base_url, "LLM_API_KEY": "x"}), persona=persona)
 
 
 # ---- reading requests --------------------------------------------------------------------
@@ -265,8 +235,8 @@ async def test_the_chat_command_runs_a_switch_end_to_end(fake_chat: FakeChatComp
         stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip
     try:
-        async with timeout(60):  # most of it is importing livekit in a fresh interpreter
-            out, err = await proc.communicate(b"can I talk to the pirate?\n")
+        # most of the time is importing livekit in a fresh interpreter
+        out, err = await asyncio.wait_for(proc.communicate(b"can I talk to the pirate?\n"), 60)
     finally:
         if proc.returncode is None:
             proc.kill()
