@@ -68,7 +68,10 @@ class SessionController:
         pid = persona_id or self.persona_id
         return self.library.render_persona(pid, **self.variables(pid)).strip()
 
-    def offline_line(self) -> str:
+    def offline_line(self, kind: str = "offline_reply") -> str:
+        """The offline model's answer: the persona's ``offline_reply`` block, or ``lines/welcome_back``."""
+        if kind == "welcome_back":
+            return self.render("lines/welcome_back")
         return self.library.render_block(self.persona_id, "offline_reply", **self.variables()).strip()
 
     def router(self) -> Router:
