@@ -41,6 +41,7 @@ class AwayHold:
         self.ctl = ctl
         self.policy = policy
         self._hold: _Hold | None = None
+        self._let_through = 0  # realtime replies still due before the silence (the tool's own)
 
     @property
     def active(self) -> bool:
@@ -61,6 +62,9 @@ class AwayHold:
         self._cancel_timer()
         self._hold = _Hold(requested=requested)
         if requested:
+            # a model that answers a tool result on its own (Gemini) still owes the acknowledgement
+            model = self.ctl.require_session().current_agent.llm
+            self._let_through = int(getattr(getattr(model, "capabilities", None), "auto_tool_reply_generation", False))
             lk_private.mark_user_away(self._session())
             delay = (minutes or self.policy.default_hold_minutes) * self.policy.seconds_per_minute
             self._hold.timer = asyncio.get_running_loop().call_later(delay, self._check_in)
@@ -112,9 +116,20 @@ class AwayHold:
             self.start(requested=False, minutes=None)
         elif ev.new_state == "speaking" and self._hold is not None and not self._hold.requested:
             self.end()
+        elif ev.new_state == "listening" and self.requested:
+            # side-talk, or a realtime model's own turn, passed: the user is still away
+            asyncio.get_running_loop().call_soon(self._reassert_away)
+
+    def _reassert_away(self) -> None:
+        if self.requested and self._session().user_state == "listening":
+            lk_private.mark_user_away(self._session())
 
     def _on_realtime_speech(self, ev: Any) -> None:
-        if self.requested and not ev.user_initiated:
+        if not self.requested or ev.user_initiated:
+            return
+        if self._let_through:
+            self._let_through -= 1
+        else:
             ev.speech_handle.interrupt(force=True)
 
     def _on_realtime_transcript(self, ev: Any) -> None:

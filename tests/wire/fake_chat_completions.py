@@ -38,7 +38,6 @@ from __future__ import annotations
 
 import asyncio
 import copy
-import itertools
 import json
 import time
 from collections.abc import Sequence
@@ -46,6 +45,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
+
+from .loopback import LoopbackServer
 
 __all__ = [
     "FakeChatCompletions",
@@ -154,8 +155,10 @@ def _problems(body: dict[str, Any]) -> list[str]:
     return problems
 
 
-class FakeChatCompletions:
+class FakeChatCompletions(LoopbackServer):
     """Loopback Chat Completions server. Use as ``async with`` (or the ``fake_chat`` fixture).
+    ``queue_reply`` queues one reply made of these outputs (texts first, then tool calls, as
+    sent).
 
     Args:
         default_text: the reply when the script is empty.
@@ -176,11 +179,11 @@ class FakeChatCompletions:
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
         response_delay: float = 0.0,
     ) -> None:
+        super().__init__(response_delay=response_delay)
         self.default_text = default_text
         self.validate = validate
         self.max_requests = max_requests
         self.max_body_bytes = max_body_bytes
-        self.response_delay = response_delay
         self.requests: list[dict[str, Any]] = []
         """every accepted request body, parsed, in arrival order"""
         self.headers: list[dict[str, str]] = []
@@ -189,15 +192,11 @@ class FakeChatCompletions:
         """(body or None, status, message) of every request answered with an error"""
         self.replies: list[list[Output]] = []
         """what was streamed back for each accepted request"""
-        self._script: list[Reply] = []
-        self._ids = itertools.count(1)
-        self._changed = asyncio.Event()
         self._runner: web.AppRunner | None = None
-        self.port: int | None = None
 
     # ---- lifecycle -------------------------------------------------------------------------
 
-    async def start(self) -> FakeChatCompletions:
+    async def _listen(self) -> int:
         app = web.Application(client_max_size=self.max_body_bytes)
         app.router.add_post("/v1/chat/completions", self._on_chat_completions)
         app.router.add_post("/chat/completions", self._on_chat_completions)
@@ -207,19 +206,12 @@ class FakeChatCompletions:
         await site.start()
         server = site._server  # aiohttp has no public accessor for the bound port
         assert server is not None and server.sockets
-        self.port = server.sockets[0].getsockname()[1]
-        return self
+        return server.sockets[0].getsockname()[1]
 
-    async def stop(self) -> None:
+    async def _close(self) -> None:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
-
-    async def __aenter__(self) -> FakeChatCompletions:
-        return await self.start()
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.stop()
 
     # ---- how to point the plugin at it -----------------------------------------------------
 
@@ -242,10 +234,6 @@ class FakeChatCompletions:
 
     # ---- scripting -------------------------------------------------------------------------
 
-    def queue_reply(self, *outputs: Output) -> None:
-        """Queue one reply made of these outputs (texts first, then tool calls, as sent)."""
-        self._script.append(list(outputs))
-
     def queue_tool_call(
         self, name: str, arguments: dict[str, Any] | str | None = None, *, call_id: str | None = None
     ) -> None:
@@ -257,9 +245,8 @@ class FakeChatCompletions:
     def queue_error(self, status: int = 500, message: str = "The fake server had an error.", **kw: Any) -> None:
         self._script.append(HTTPError(status, message, **kw))
 
-    @property
-    def pending_replies(self) -> int:
-        return len(self._script)
+    def _default_reply(self) -> list[Output]:
+        return [Text(self.default_text)]
 
     # ---- recorded traffic ------------------------------------------------------------------
 
@@ -269,26 +256,13 @@ class FakeChatCompletions:
 
     async def wait_for_requests(self, n: int, timeout: float = 3.0) -> dict[str, Any]:
         """Wait until ``n`` requests were accepted; return the ``n``-th body."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while len(self.requests) < n:
-            left = deadline - loop.time()
-            if left <= 0:
-                raise AssertionError(f"timed out waiting for {n} requests; got {len(self.requests)}")
-            self._changed.clear()
-            try:
-                await asyncio.wait_for(self._changed.wait(), left)
-            except asyncio.TimeoutError:
-                pass
+        await self._wait(lambda: len(self.requests) >= n, timeout, f"{n} requests")
         return self.requests[n - 1]
 
+    def _progress(self) -> str:
+        return f"got {len(self.requests)}"
+
     # ---- internals -------------------------------------------------------------------------
-
-    def _new_id(self, prefix: str) -> str:
-        return f"{prefix}_fake{next(self._ids):04d}"
-
-    def _notify(self) -> None:
-        self._changed.set()
 
     def _reject(self, body: dict[str, Any] | None, status: int, message: str, *,
                 type: str = "invalid_request_error", code: str | None = None,
@@ -326,7 +300,7 @@ class FakeChatCompletions:
 
         self.requests.append(body)
         self.headers.append({k.lower(): v for k, v in request.headers.items()})
-        reply = self._script.pop(0) if self._script else [Text(self.default_text)]
+        reply = self._next_reply()
         if isinstance(reply, HTTPError):
             self.requests.pop()
             self.headers.pop()

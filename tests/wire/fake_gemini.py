@@ -25,24 +25,20 @@ script is empty ``default_reply`` is used (``None``: no reply at all).
 from __future__ import annotations
 
 import asyncio
-import base64
 import copy
 import datetime
 import ipaddress
-import itertools
 import json
-import math
 import os
 import ssl
-import struct
 import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
-from websockets.asyncio.server import Server, ServerConnection, serve
-from websockets.exceptions import ConnectionClosed
+from websockets.asyncio.server import ServerConnection
+
+from .loopback import LoopbackConnection, LoopbackWebSocketServer, pcm16_tone_b64
 
 __all__ = [
     "FakeGeminiLive",
@@ -93,15 +89,7 @@ Part = ToolCall | ModelText
 Reply = Sequence[Part]
 
 
-def _pcm_chunk(ms: int = 100) -> bytes:
-    n = OUTPUT_SAMPLE_RATE * ms // 1000
-    return b"".join(
-        struct.pack("<h", int(3000 * math.sin(2 * math.pi * 330 * i / OUTPUT_SAMPLE_RATE)))
-        for i in range(n)
-    )
-
-
-_AUDIO_CHUNK_B64 = base64.b64encode(_pcm_chunk()).decode()
+_AUDIO_CHUNK_B64 = pcm16_tone_b64(330, OUTPUT_SAMPLE_RATE)
 
 
 def make_self_signed_cert(directory: str) -> tuple[str, str]:
@@ -178,29 +166,21 @@ def _get(d: Any, *keys: str) -> Any:
     return d
 
 
-class GeminiConnection:
-    """One client WebSocket connection, as the fake saw it."""
+class GeminiConnection(LoopbackConnection):
+    """One client WebSocket connection, as the fake saw it.
+
+    ``received`` holds every client message after setup, as ``{"kind": ..., "body": ...}``.
+    """
+
+    _server: FakeGeminiLive
 
     def __init__(self, server: FakeGeminiLive, ws: ServerConnection, index: int) -> None:
-        self._server = server
-        self._ws = ws
-        self.index = index
-        req = ws.request
-        assert req is not None
-        parts = urlsplit(req.path)
-        self.path: str = parts.path
-        self.query: dict[str, list[str]] = parse_qs(parts.query)
-        self.headers: dict[str, str] = {k.lower(): v for k, v in req.headers.raw_items()}
+        super().__init__(server, ws, index)
         self.setup: dict[str, Any] = {}
         """the ``setup`` object of the first message (keys as sent: camelCase)"""
-        self.received: list[dict[str, Any]] = []
-        """every client message after setup, as ``{"kind": ..., "body": ...}``"""
         self.raw: list[dict[str, Any]] = []
         """every client message exactly as parsed from the wire (setup included)"""
-        self.sent: list[dict[str, Any]] = []
         self.issued_handles: list[str] = []
-        self.audio_produced = False
-        self.closed = False
         self.close_code: int | None = None
 
     # ---- accessors -------------------------------------------------------------------------
@@ -276,14 +256,6 @@ class GeminiConnection:
 
     # ---- server side actions ---------------------------------------------------------------
 
-    async def send(self, message: dict[str, Any]) -> None:
-        self.sent.append(message)
-        self._server._notify()
-        try:
-            await self._ws.send(json.dumps(message))
-        except ConnectionClosed:
-            pass
-
     async def send_resumption_update(self, handle: str | None = None,
                                      resumable: bool = True) -> str:
         handle = handle or self._server._new_id("handle")
@@ -297,9 +269,10 @@ class GeminiConnection:
     async def send_go_away(self, time_left: str = "1s") -> None:
         await self.send({"goAway": {"timeLeft": time_left}})
 
-    async def close(self, code: int = 1011, reason: str = "fake server closed") -> None:
-        """Drop the connection from the server side (the plugin will reconnect)."""
-        await self._ws.close(code, reason)
+    def _mark_closed(self) -> None:
+        super()._mark_closed()
+        if self._ws.close_code is not None:
+            self.close_code = self._ws.close_code
 
     # ---- protocol --------------------------------------------------------------------------
 
@@ -362,9 +335,10 @@ class GeminiConnection:
             await self.send_resumption_update()
 
 
-class FakeGeminiLive:
+class FakeGeminiLive(LoopbackWebSocketServer[GeminiConnection]):
     """Loopback Gemini Live server over TLS. Use as ``async with`` (or the ``fake_gemini``
-    fixture).
+    fixture). ``queue_reply`` queues one model reply made of these parts (tool calls end the
+    turn early).
 
     Args:
         default_reply: parts used when a reply is due and the script is empty;
@@ -378,6 +352,8 @@ class FakeGeminiLive:
     """
 
     api_key = "fake-gemini-loopback-key"
+    connection_class = GeminiConnection
+    _id_sep = "-"
 
     def __init__(
         self,
@@ -388,25 +364,19 @@ class FakeGeminiLive:
         response_delay: float = 0.0,
         cert_dir: str | None = None,
     ) -> None:
+        super().__init__(response_delay=response_delay)
         self.default_reply = list(default_reply) if default_reply is not None else None
         self.resumption_updates = resumption_updates
         self.reply_to_tool_response = reply_to_tool_response
-        self.response_delay = response_delay
-        self.connections: list[GeminiConnection] = []
         self.issued_handles: list[str] = []
-        self._script: list[list[Part]] = []
-        self._ids = itertools.count(1)
-        self._server: Server | None = None
-        self._changed = asyncio.Event()
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
         self._cert_dir = cert_dir
         self.ca_file: str | None = None
-        self.port: int | None = None
         self.client_ssl_context: ssl.SSLContext | None = None
 
-    # ---- lifecycle -------------------------------------------------------------------------
+    # ---- lifecycle: TLS with a certificate of its own --------------------------------------
 
-    async def start(self) -> FakeGeminiLive:
+    def _tls(self) -> ssl.SSLContext:
         if self._cert_dir is None:
             self._tmp = tempfile.TemporaryDirectory(prefix="fake-gemini-")
             self._cert_dir = self._tmp.name
@@ -415,30 +385,13 @@ class FakeGeminiLive:
         server_ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         server_ctx.load_cert_chain(cert, key)
         self.client_ssl_context = ssl.create_default_context(cafile=cert)
-        self._server = await serve(
-            self._serve_conn, "127.0.0.1", 0, ssl=server_ctx, ping_interval=None,
-            close_timeout=1, max_size=None,
-        )
-        self.port = self._server.sockets[0].getsockname()[1]
-        return self
+        return server_ctx
 
-    async def stop(self) -> None:
-        if self._server is not None:
-            self._server.close()
-            try:
-                await asyncio.wait_for(self._server.wait_closed(), 3)
-            except asyncio.TimeoutError:
-                pass
-            self._server = None
+    async def _close(self) -> None:
+        await super()._close()
         if self._tmp is not None:
             self._tmp.cleanup()
             self._tmp = None
-
-    async def __aenter__(self) -> FakeGeminiLive:
-        return await self.start()
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.stop()
 
     # ---- how to point the plugin at it -----------------------------------------------------
 
@@ -474,10 +427,6 @@ class FakeGeminiLive:
 
     # ---- scripting -------------------------------------------------------------------------
 
-    def queue_reply(self, *parts: Part) -> None:
-        """Queue one model reply made of these parts (tool calls end the turn early)."""
-        self._script.append(list(parts))
-
     def queue_function_call(self, name: str, args: dict[str, Any] | None = None, *,
                             id: str | None = None) -> None:
         self.queue_reply(ToolCall(name, args or {}, id))
@@ -485,20 +434,7 @@ class FakeGeminiLive:
     def queue_text(self, text: str, *, audio: bool | None = None, audio_chunks: int = 2) -> None:
         self.queue_reply(ModelText(text, audio=audio, audio_chunks=audio_chunks))
 
-    @property
-    def pending_replies(self) -> int:
-        return len(self._script)
-
-    def _next_reply(self) -> list[Part] | None:
-        if self._script:
-            return self._script.pop(0)
-        return list(self.default_reply) if self.default_reply is not None else None
-
     # ---- recorded traffic ------------------------------------------------------------------
-
-    @property
-    def last(self) -> GeminiConnection:
-        return self.connections[-1]
 
     @property
     def setups(self) -> list[dict[str, Any]]:
@@ -517,74 +453,35 @@ class FakeGeminiLive:
     ) -> dict[str, Any]:
         """Wait until ``count`` client messages of ``kind`` matching ``where`` arrived
         (over all connections); return the last one's body."""
+        return await self._wait_for_match(lambda: self.messages(kind), where, count, timeout, kind)
 
-        def match() -> list[dict[str, Any]]:
-            return [m for m in self.messages(kind) if where is None or where(m)]
+    def _ready_connections(self) -> list[GeminiConnection]:
+        """Connections that completed their setup (what ``wait_for_connections`` counts)."""
+        return [c for c in self.connections if c.setup]
 
-        await self._wait(lambda: len(match()) >= count, timeout, kind)
-        return match()[-1]
+    def _progress(self) -> str:
+        return f"got: {[(c.index, [m['kind'] for m in c.received]) for c in self.connections]}"
 
-    async def wait_for_connections(self, n: int, timeout: float = 3.0) -> GeminiConnection:
-        """Wait until ``n`` connections completed their setup; return the n-th."""
-        await self._wait(
-            lambda: len([c for c in self.connections if c.setup]) >= n, timeout,
-            f"{n} connections",
-        )
-        return [c for c in self.connections if c.setup][n - 1]
+    # ---- the protocol on one connection ----------------------------------------------------
 
-    async def _wait(self, cond: Callable[[], bool], timeout: float, what: str) -> None:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while not cond():
-            left = deadline - loop.time()
-            if left <= 0:
-                raise AssertionError(
-                    f"timed out waiting for {what}; got: "
-                    f"{[(c.index, [m['kind'] for m in c.received]) for c in self.connections]}"
-                )
-            self._changed.clear()
+    async def _converse(self, conn: GeminiConnection, ws: ServerConnection) -> None:
+        async for raw in ws:
             try:
-                await asyncio.wait_for(self._changed.wait(), left)
-            except asyncio.TimeoutError:
-                pass
-
-    # ---- internals -------------------------------------------------------------------------
-
-    def _new_id(self, prefix: str) -> str:
-        return f"{prefix}-fake{next(self._ids):04d}"
-
-    def _notify(self) -> None:
-        self._changed.set()
-
-    async def _serve_conn(self, ws: ServerConnection) -> None:
-        conn = GeminiConnection(self, ws, len(self.connections))
-        self.connections.append(conn)
-        self._notify()
-        try:
-            async for raw in ws:
-                try:
-                    msg = json.loads(raw)
-                except (TypeError, ValueError):
-                    await ws.close(1007, "Request contains an invalid argument.")
+                msg = json.loads(raw)
+            except (TypeError, ValueError):
+                await ws.close(1007, "Request contains an invalid argument.")
+                break
+            conn.raw.append(msg)
+            if not conn.setup:
+                if "setup" not in msg:
+                    await ws.close(1007, "First message must be setup.")
                     break
-                conn.raw.append(msg)
-                if not conn.setup:
-                    if "setup" not in msg:
-                        await ws.close(1007, "First message must be setup.")
-                        break
-                    conn.setup = msg["setup"]
-                    self._notify()
-                    await conn.send({"setupComplete": {}})
-                    continue
-                for key, body in msg.items():
-                    kind = _KIND_ALIASES.get(key, key)
-                    conn.received.append({"kind": kind, "body": copy.deepcopy(body)})
-                    self._notify()
-                    await conn._handle(kind, body)
-        except ConnectionClosed:
-            pass
-        finally:
-            conn.closed = True
-            if ws.close_code is not None:
-                conn.close_code = ws.close_code
-            self._notify()
+                conn.setup = msg["setup"]
+                self._notify()
+                await conn.send({"setupComplete": {}})
+                continue
+            for key, body in msg.items():
+                kind = _KIND_ALIASES.get(key, key)
+                conn.received.append({"kind": kind, "body": copy.deepcopy(body)})
+                self._notify()
+                await conn._handle(kind, body)

@@ -25,19 +25,15 @@ produced assistant audio is rejected as a whole with an ``error`` event whose co
 from __future__ import annotations
 
 import asyncio
-import base64
 import copy
-import itertools
 import json
-import math
-import struct
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
-from websockets.asyncio.server import Server, ServerConnection, serve
-from websockets.exceptions import ConnectionClosed
+from websockets.asyncio.server import ServerConnection
+
+from .loopback import LoopbackConnection, LoopbackWebSocketServer, pcm16_tone_b64
 
 __all__ = [
     "AssistantText",
@@ -81,15 +77,7 @@ Output = FunctionCall | AssistantText
 Reply = Sequence[Output]
 
 
-def _pcm_chunk(ms: int = 100) -> bytes:
-    n = SAMPLE_RATE * ms // 1000
-    return b"".join(
-        struct.pack("<h", int(3000 * math.sin(2 * math.pi * 440 * i / SAMPLE_RATE)))
-        for i in range(n)
-    )
-
-
-_AUDIO_CHUNK_B64 = base64.b64encode(_pcm_chunk()).decode()
+_AUDIO_CHUNK_B64 = pcm16_tone_b64(440, SAMPLE_RATE)
 
 
 def _deep_merge(dst: dict[str, Any], src: dict[str, Any]) -> None:
@@ -110,28 +98,19 @@ def _requested_voice(session: dict[str, Any]) -> str | None:
     return session.get("voice")
 
 
-class OpenAIConnection:
-    """One client WebSocket connection, as the fake saw it."""
+class OpenAIConnection(LoopbackConnection):
+    """One client WebSocket connection, as the fake saw it.
+
+    ``received`` holds every client event, parsed; ``sent`` every server event; once
+    ``audio_produced`` the voice is locked.
+    """
+
+    _server: FakeOpenAIRealtime
 
     def __init__(self, server: FakeOpenAIRealtime, ws: ServerConnection, index: int) -> None:
-        self._server = server
-        self._ws = ws
-        self.index = index
-        req = ws.request
-        assert req is not None
-        parts = urlsplit(req.path)
-        self.path: str = parts.path
-        self.query: dict[str, list[str]] = parse_qs(parts.query)
-        self.headers: dict[str, str] = {k.lower(): v for k, v in req.headers.raw_items()}
-        self.received: list[dict[str, Any]] = []
-        """every client event, parsed, in arrival order"""
-        self.sent: list[dict[str, Any]] = []
-        """every server event the fake sent, in order"""
+        super().__init__(server, ws, index)
         self.items: list[dict[str, Any]] = []
         """the server-side conversation (items in order)"""
-        self.audio_produced = False
-        """True once this connection sent assistant audio (voice is then locked)"""
-        self.closed = False
         model = (self.query.get("model") or ["gpt-realtime"])[0]
         self.session: dict[str, Any] = {
             "id": f"sess_fake{index}",
@@ -184,16 +163,7 @@ class OpenAIConnection:
         """Send a raw server event (an ``event_id`` is added when missing)."""
         event = dict(event)
         event.setdefault("event_id", self._server._new_id("event"))
-        self.sent.append(event)
-        self._server._notify()
-        try:
-            await self._ws.send(json.dumps(event))
-        except ConnectionClosed:
-            pass
-
-    async def close(self, code: int = 1011, reason: str = "fake server closed") -> None:
-        """Drop the connection from the server side (the plugin will reconnect)."""
-        await self._ws.close(code, reason)
+        await super().send(event)
 
     async def send_error(
         self,
@@ -470,7 +440,7 @@ class OpenAIConnection:
         return done
 
 
-class FakeOpenAIRealtime:
+class FakeOpenAIRealtime(LoopbackWebSocketServer[OpenAIConnection]):
     """Loopback OpenAI Realtime server. Use as ``async with`` (or the ``fake_openai`` fixture).
 
     Args:
@@ -483,6 +453,7 @@ class FakeOpenAIRealtime:
     """
 
     api_key = "sk-fake-loopback"
+    connection_class = OpenAIConnection
 
     def __init__(
         self,
@@ -492,41 +463,10 @@ class FakeOpenAIRealtime:
         error_event_ids: bool = False,
         response_delay: float = 0.0,
     ) -> None:
+        super().__init__(response_delay=response_delay)
         self.default_reply = list(default_reply) if default_reply is not None else []
         self.reject_voice_change_after_audio = reject_voice_change_after_audio
         self.error_event_ids = error_event_ids
-        self.response_delay = response_delay
-        self.connections: list[OpenAIConnection] = []
-        self._script: list[list[Output]] = []
-        self._ids = itertools.count(1)
-        self._server: Server | None = None
-        self._changed = asyncio.Event()
-        self.port: int | None = None
-
-    # ---- lifecycle -------------------------------------------------------------------------
-
-    async def start(self) -> FakeOpenAIRealtime:
-        self._server = await serve(
-            self._serve_conn, "127.0.0.1", 0, ping_interval=None, close_timeout=1,
-            max_size=None,
-        )
-        self.port = self._server.sockets[0].getsockname()[1]
-        return self
-
-    async def stop(self) -> None:
-        if self._server is not None:
-            self._server.close()
-            try:
-                await asyncio.wait_for(self._server.wait_closed(), 3)
-            except asyncio.TimeoutError:
-                pass
-            self._server = None
-
-    async def __aenter__(self) -> FakeOpenAIRealtime:
-        return await self.start()
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.stop()
 
     # ---- how to point the plugin at it -----------------------------------------------------
 
@@ -546,11 +486,7 @@ class FakeOpenAIRealtime:
 
         return RealtimeModel(**{**self.model_kwargs(), **kwargs})
 
-    # ---- scripting -------------------------------------------------------------------------
-
-    def queue_reply(self, *outputs: Output) -> None:
-        """Queue one response made of these output items (in order)."""
-        self._script.append(list(outputs))
+    # ---- scripting (queue_reply: one response made of these output items, in order) -------
 
     def queue_function_call(
         self, name: str, arguments: dict[str, Any] | str | None = None, *,
@@ -560,13 +496,6 @@ class FakeOpenAIRealtime:
 
     def queue_text(self, text: str, *, audio: bool | None = None, audio_chunks: int = 2) -> None:
         self.queue_reply(AssistantText(text, audio=audio, audio_chunks=audio_chunks))
-
-    @property
-    def pending_replies(self) -> int:
-        return len(self._script)
-
-    def _next_reply(self) -> list[Output]:
-        return self._script.pop(0) if self._script else list(self.default_reply)
 
     # ---- recorded traffic ------------------------------------------------------------------
 
@@ -581,10 +510,6 @@ class FakeOpenAIRealtime:
     def sent_events(self, type: str | None = None) -> list[dict[str, Any]]:
         return [e for c in self.connections for e in c.sent_events(type)]
 
-    @property
-    def last(self) -> OpenAIConnection:
-        return self.connections[-1]
-
     async def wait_for(
         self,
         type: str,
@@ -595,58 +520,21 @@ class FakeOpenAIRealtime:
     ) -> dict[str, Any]:
         """Wait until ``count`` client events of ``type`` (matching ``where``) arrived;
         return the last one."""
+        return await self._wait_for_match(lambda: self.events(type), where, count, timeout, type)
 
-        def match() -> list[dict[str, Any]]:
-            return [e for e in self.events(type) if where is None or where(e)]
+    def _progress(self) -> str:
+        return f"received: {[e.get('type') for e in self.received]}"
 
-        await self._wait(lambda: len(match()) >= count, timeout, type)
-        return match()[-1]
+    # ---- the protocol on one connection ----------------------------------------------------
 
-    async def wait_for_connections(self, n: int, timeout: float = 3.0) -> OpenAIConnection:
-        await self._wait(lambda: len(self.connections) >= n, timeout, f"{n} connections")
-        return self.connections[n - 1]
-
-    async def _wait(self, cond: Callable[[], bool], timeout: float, what: str) -> None:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while not cond():
-            left = deadline - loop.time()
-            if left <= 0:
-                raise AssertionError(
-                    f"timed out waiting for {what}; received: "
-                    f"{[e.get('type') for e in self.received]}"
-                )
-            self._changed.clear()
+    async def _converse(self, conn: OpenAIConnection, ws: ServerConnection) -> None:
+        await conn.send({"type": "session.created", "session": copy.deepcopy(conn.session)})
+        async for raw in ws:
             try:
-                await asyncio.wait_for(self._changed.wait(), left)
-            except asyncio.TimeoutError:
-                pass
-
-    # ---- internals -------------------------------------------------------------------------
-
-    def _new_id(self, prefix: str) -> str:
-        return f"{prefix}_fake{next(self._ids):04d}"
-
-    def _notify(self) -> None:
-        self._changed.set()
-
-    async def _serve_conn(self, ws: ServerConnection) -> None:
-        conn = OpenAIConnection(self, ws, len(self.connections))
-        self.connections.append(conn)
-        self._notify()
-        try:
-            await conn.send({"type": "session.created", "session": copy.deepcopy(conn.session)})
-            async for raw in ws:
-                try:
-                    ev = json.loads(raw)
-                except (TypeError, ValueError):
-                    await conn.send_error("invalid_json", "Invalid JSON")
-                    continue
-                conn.received.append(ev)
-                self._notify()
-                await conn._handle(ev)
-        except ConnectionClosed:
-            pass
-        finally:
-            conn.closed = True
+                ev = json.loads(raw)
+            except (TypeError, ValueError):
+                await conn.send_error("invalid_json", "Invalid JSON")
+                continue
+            conn.received.append(ev)
             self._notify()
+            await conn._handle(ev)
