@@ -16,13 +16,15 @@ def test_update_user_state_still_takes_a_state() -> None:
     assert list(params)[:2] == ["self", "state"]
 
 
-async def test_mark_user_away_emits_user_state_changed() -> None:
+async def test_away_and_back_emit_user_state_changed() -> None:
     session = AgentSession(vad=None)
     seen = []
     session.on("user_state_changed", lambda ev: seen.append((ev.old_state, ev.new_state)))
     lk_private.mark_user_away(session)
     assert session.user_state == "away"
-    assert seen == [("listening", "away")]
+    lk_private.mark_user_present(session)
+    assert session.user_state == "listening"
+    assert seen == [("listening", "away"), ("away", "listening")]
 
 
 async def test_session_keeps_recorded_events_and_run_state() -> None:
