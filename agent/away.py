@@ -63,7 +63,7 @@ class AwayHold:
         self._hold = _Hold(requested=requested)
         if requested:
             # a model that answers a tool result on its own (Gemini) still owes the acknowledgement
-            model = self.ctl.require_session().current_agent.llm
+            model = self._session().current_agent.llm
             self._let_through = int(getattr(getattr(model, "capabilities", None), "auto_tool_reply_generation", False))
             lk_private.mark_user_away(self._session())
             delay = (minutes or self.policy.default_hold_minutes) * self.policy.seconds_per_minute

@@ -62,27 +62,25 @@ class SessionController:
         ) | extra
 
     def render(self, name: str, persona_id: str | None = None, **extra: Any) -> str:
-        return self.library.render(name, **self.variables(persona_id, **extra)).strip()
+        return self.library.render(name, **self.variables(persona_id, **extra))
 
     def instructions(self, persona_id: str | None = None) -> str:
         pid = persona_id or self.persona_id
-        return self.library.render_persona(pid, **self.variables(pid)).strip()
+        return self.library.render_persona(pid, **self.variables(pid))
 
     def offline_line(self, kind: str = "offline_reply") -> str:
         """The offline model's answer: the persona's ``offline_reply`` block, or ``lines/welcome_back``."""
         if kind == "welcome_back":
             return self.render("lines/welcome_back")
-        return self.library.render_block(self.persona_id, "offline_reply", **self.variables()).strip()
+        return self.library.render_block(self.persona_id, "offline_reply", **self.variables())
 
     def router(self) -> Router:
         # rebuilt only when the library reloads its triggers or personas
-        key = (id(self.library.triggers()), tuple(self.library.personas().values()))
+        triggers, personas = self.library.triggers(), tuple(self.library.personas().values())
+        key = (id(triggers), personas)
         if self._router is None or self._router[0] != key:
-            aliases = {}
-            for p in self.library.personas().values():
-                for word in (p.id, p.name, *p.aliases):
-                    aliases[word] = p.id
-            self._router = (key, Router(self.library.triggers(), aliases))
+            aliases = {word: p.id for p in personas for word in (p.id, p.name, *p.aliases)}
+            self._router = (key, Router(triggers, aliases))
         return self._router[1]
 
     def persona_choices(self) -> list[PersonaChoice]:
@@ -165,7 +163,7 @@ class SessionController:
 
     async def may_reply(self, chat_ctx: llm.ChatContext) -> bool:
         """False while the user is away and the words were side-talk."""
-        last = next((i for i in reversed(chat_ctx.items) if i.type in ("message", "function_call_output")), None)
+        last = forgetting.last_exchanged(chat_ctx.items)
         if last is None or last.type != "message" or last.role != "user":
             return True  # a tool's reply: never held back
         await self.settle()  # a new user turn waits for a forget still being applied

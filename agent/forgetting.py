@@ -28,6 +28,11 @@ def _call_index(items: Sequence[llm.ChatItem], call_id: str | None) -> int:
     return len(items)
 
 
+def last_exchanged(items: Sequence[llm.ChatItem]) -> llm.ChatItem | None:
+    """The newest message or tool output: what a reply answers."""
+    return next((it for it in reversed(items) if it.type in ("message", "function_call_output")), None)
+
+
 def has_previous_turn(items: Sequence[llm.ChatItem], call_id: str | None = None) -> bool:
     """Whether there is a user turn before the one asking to forget."""
     return len(_user_turns(items, _call_index(items, call_id))) >= 2

@@ -17,6 +17,7 @@ from livekit.agents.types import DEFAULT_API_CONNECT_OPTIONS, NOT_GIVEN, APIConn
 
 from tools.session_tools import DO_NOT_REPLY, SAY_PREFIX
 
+from .forgetting import last_exchanged
 from .lk_private import ChunkStream
 from .router import Router
 
@@ -62,7 +63,7 @@ class OfflineLLM(llm.LLM):
 
     def respond_text(self, chat_ctx: llm.ChatContext, tool_names: set[str]) -> str | llm.FunctionToolCall:
         """The whole decision, without streaming: a tool call or a line of text ("" for silence)."""
-        last = next((i for i in reversed(chat_ctx.items) if i.type in ("message", "function_call_output")), None)
+        last = last_exchanged(chat_ctx.items)
         if last is None:
             return self._line("offline_reply")
         if last.type == "function_call_output":

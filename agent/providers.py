@@ -148,24 +148,27 @@ class Provider:
 
     def tts_for(self, voices: Mapping[str, str]) -> tts.TTS | None:
         """The pipeline's TTS in a persona's voice, where one is configured."""
-        if self.realtime or not self.env.get("TTS_BASE_URL") and not self.env.get("OPENAI_API_KEY"):
+        if (kwargs := self._speech_endpoint("TTS")) is None:
             return None
         from livekit.plugins import openai
 
-        kwargs: dict[str, Any] = {"voice": voices.get("tts") or "alloy"}
-        if self.env.get("TTS_BASE_URL"):
-            kwargs["base_url"] = self.env["TTS_BASE_URL"]
         if self.env.get("TTS_MODEL"):
             kwargs["model"] = self.env["TTS_MODEL"]
-        kwargs["api_key"] = self.env.get("TTS_API_KEY") or self.env.get("OPENAI_API_KEY") or "unset"
-        return openai.TTS(**kwargs)
+        return openai.TTS(voice=voices.get("tts") or "alloy", **kwargs)
 
     def stt(self) -> Any:
-        if self.realtime or not self.env.get("STT_BASE_URL") and not self.env.get("OPENAI_API_KEY"):
+        if (kwargs := self._speech_endpoint("STT")) is None:
             return None
         from livekit.plugins import openai
 
-        kwargs: dict[str, Any] = {"api_key": self.env.get("STT_API_KEY") or self.env.get("OPENAI_API_KEY") or "unset"}
-        if self.env.get("STT_BASE_URL"):
-            kwargs["base_url"] = self.env["STT_BASE_URL"]
         return openai.STT(**kwargs)
+
+    def _speech_endpoint(self, prefix: str) -> dict[str, Any] | None:
+        """Where the pipeline's STT or TTS lives (``{prefix}_BASE_URL``, else OpenAI), or None."""
+        env = self.env
+        if self.realtime or not (env.get(f"{prefix}_BASE_URL") or env.get("OPENAI_API_KEY")):
+            return None
+        kwargs: dict[str, Any] = {"api_key": env.get(f"{prefix}_API_KEY") or env.get("OPENAI_API_KEY") or "unset"}
+        if env.get(f"{prefix}_BASE_URL"):
+            kwargs["base_url"] = env[f"{prefix}_BASE_URL"]
+        return kwargs

@@ -24,7 +24,8 @@ ATTR_USER_STATE = "agent.user_state"
 server = AgentServer()
 
 # plugins register on import, on the main thread: import the chosen provider's now
-Provider(choose_provider(load_env()), load_env()).import_plugin()
+_env = load_env()
+Provider(choose_provider(_env), _env).import_plugin()
 
 
 def session_attributes(ctl: SessionController, session: AgentSession) -> dict[str, str]:
