@@ -42,6 +42,7 @@ class AwayHold:
         self.policy = policy
         self._hold: _Hold | None = None
         self._let_through = 0  # realtime replies still due before the silence (the tool's own)
+        self._welcome_due = False  # the user just came back from a requested hold
 
     @property
     def active(self) -> bool:
@@ -85,10 +86,16 @@ class AwayHold:
             return True
         persona = self.ctl.library.persona(self.ctl.persona_id)
         if self.ctl.router().is_return(words, addressed_as=(persona.name, *persona.aliases)):
+            self._welcome_due = self.requested
             self.end()
             return True
         lk_private.mark_user_away(self._session())
         return False
+
+    def take_welcome(self) -> bool:
+        """Whether this reply welcomes the user back (true once per return)."""
+        due, self._welcome_due = self._welcome_due, False
+        return due
 
     def _check_in(self) -> None:
         hold = self._hold

@@ -68,9 +68,10 @@ class SessionController:
         pid = persona_id or self.persona_id
         return self.library.render_persona(pid, **self.variables(pid))
 
-    def offline_line(self, kind: str = "offline_reply") -> str:
-        """The offline model's answer: the persona's ``offline_reply`` block, or ``lines/welcome_back``."""
-        if kind == "welcome_back":
+    def offline_line(self) -> str:
+        """The offline model's answer: ``lines/welcome_back`` to a user just back, else
+        the persona's ``offline_reply`` block."""
+        if self.away.take_welcome():
             return self.render("lines/welcome_back")
         return self.library.render_block(self.persona_id, "offline_reply", **self.variables())
 

@@ -25,13 +25,12 @@ _SAY = re.compile(re.escape(SAY_PREFIX) + r'\s*"(.*)"\s*$', re.S)
 
 
 class OfflineLLM(llm.LLM):
-    def __init__(self, *, router: Callable[[], Router], line: Callable[[str], str]) -> None:
-        """``router`` and ``line`` (the rendered ``offline_reply`` or ``welcome_back``)
-        are called each turn, so edits to the trigger phrases, aliases and templates
-        apply at once."""
+    def __init__(self, *, router: Callable[[], Router], offline_line: Callable[[], str]) -> None:
+        """``router`` and ``offline_line`` are called each turn, so edits to the
+        trigger phrases, aliases and templates apply at once."""
         super().__init__()
         self._router = router
-        self._line = line
+        self._offline_line = offline_line
 
     @property
     def model(self) -> str:
@@ -65,22 +64,21 @@ class OfflineLLM(llm.LLM):
         """The whole decision, without streaming: a tool call or a line of text ("" for silence)."""
         last = last_exchanged(chat_ctx.items)
         if last is None:
-            return self._line("offline_reply")
+            return self._offline_line()
         if last.type == "function_call_output":
             if last.is_error:
                 return f"Sorry, that didn't work. {last.output}"
             if match := _SAY.search(last.output):
                 return match.group(1)
-            return "" if DO_NOT_REPLY in last.output else self._line("offline_reply")
+            return "" if DO_NOT_REPLY in last.output else self._offline_line()
         if last.role != "user":
-            return self._line("offline_reply")
-        words, router = last.text_content or "", self._router()
-        intent = router.route(words)
+            return self._offline_line()
+        intent = self._router().route(last.text_content or "")
         if intent is not None and intent.tool in tool_names:
             return llm.FunctionToolCall(
                 name=intent.tool, arguments=json.dumps(intent.arguments), call_id=f"offline_{uuid.uuid4().hex[:12]}"
             )
-        return self._line("welcome_back" if router.is_return(words) else "offline_reply")
+        return self._offline_line()
 
     async def _respond(self, chat_ctx: llm.ChatContext, tool_names: set[str]) -> AsyncIterator[llm.ChatChunk]:
         answer = self.respond_text(chat_ctx, tool_names)

@@ -72,7 +72,7 @@ class Provider:
 
     name: str
     env: Mapping[str, str] = field(repr=False)
-    offline_hooks: tuple[Callable[[], Router], Callable[[str], str]] | None = field(default=None, repr=False)
+    offline_hooks: tuple[Callable[[], Router], Callable[[], str]] | None = field(default=None, repr=False)
     made: list[Any] = field(default_factory=list, init=False, repr=False)  # closed by aclose()
 
     @property
@@ -144,7 +144,7 @@ class Provider:
         if self.offline_hooks is None:
             raise ConfigError("the offline model needs its router and offline line")
         router, line = self.offline_hooks
-        return OfflineLLM(router=router, line=line)
+        return OfflineLLM(router=router, offline_line=line)
 
     def tts_for(self, voices: Mapping[str, str]) -> tts.TTS | None:
         """The pipeline's TTS in a persona's voice, where one is configured."""

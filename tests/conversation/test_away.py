@@ -76,3 +76,15 @@ async def test_automatic_away_gets_one_check_in_not_a_nag(chat) -> None:
         assert c.session.user_state == "away"
         await asyncio.sleep(0.1)
         assert said == [c.ctl.render("lines/away_checkin", requested=False)]
+
+
+async def test_the_offline_model_welcomes_back_only_a_user_who_was_away(chat) -> None:
+    async with chat() as c:
+        hello = await c.say("hello")
+        offline = hello.expect.next_event(type="message").event().item.text_content
+        assert offline == c.ctl.offline_line()
+        await c.say("brb")
+        back = await c.say("hello")
+        assert back.expect.next_event(type="message").event().item.text_content == c.ctl.render("lines/welcome_back")
+        again = await c.say("hello")
+        assert again.expect.next_event(type="message").event().item.text_content == offline

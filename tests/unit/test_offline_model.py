@@ -8,12 +8,11 @@ from agent.offline import OfflineLLM
 from agent.router import Router
 from tools.session_tools import Outcome, tell_model
 
-ROUTER = Router({"mark_user_away": {"alone": ["brb"]}, "returned": {"start": ["i'm back"]}}, {})
-LINES = {"offline_reply": "I'm offline.", "welcome_back": "Welcome back!"}
+ROUTER = Router({"mark_user_away": {"alone": ["brb"]}}, {})
 
 
 def _model() -> OfflineLLM:
-    return OfflineLLM(router=lambda: ROUTER, line=LINES.__getitem__)
+    return OfflineLLM(router=lambda: ROUTER, offline_line=lambda: "I'm offline.")
 
 
 def _after_tool(output: str, is_error: bool = False) -> llm.ChatContext:
@@ -44,8 +43,3 @@ def test_calls_a_tool_only_when_it_is_offered() -> None:
     assert isinstance(call, llm.FunctionToolCall) and call.name == "mark_user_away"
     assert _model().respond_text(ctx, set()) == "I'm offline."
 
-
-def test_welcomes_the_user_back() -> None:
-    ctx = llm.ChatContext.empty()
-    ctx.add_message(role="user", content="I'm back, sorry")
-    assert _model().respond_text(ctx, {"mark_user_away"}) == "Welcome back!"
