@@ -22,6 +22,7 @@ class Behaviour:
     instructions_live: bool
     context_live: bool
     voice: VoiceChange
+    answers_updates: bool = False  # its plugin re-emits the server's answer to each update (answers.py)
 
     def as_template_variables(self) -> dict[str, bool]:
         return {
@@ -37,7 +38,7 @@ KNOWN: dict[str, Behaviour] = {
     "pipeline": Behaviour(instructions_live=True, context_live=True, voice="live"),
     "offline": Behaviour(instructions_live=True, context_live=True, voice="live"),
     # session.update and conversation.item.delete work; the voice is fixed once audio was produced
-    "openai": Behaviour(instructions_live=True, context_live=True, voice="before_audio"),
+    "openai": Behaviour(instructions_live=True, context_live=True, voice="before_audio", answers_updates=True),
     # Gemini API (not Vertex): instructions are appended as a model turn, removals are ignored
     "google": Behaviour(instructions_live=False, context_live=False, voice="reconnect"),
 }

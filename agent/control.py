@@ -43,7 +43,11 @@ class SessionController:
         self.away = AwayHold(self, away or AwayPolicy())
         self.session: AgentSession | None = None
         self.on_persona_changed: list[Callable[[str], None]] = []
-        self._pending: set[asyncio.Task[Any]] = set()
+        self._pending: set[asyncio.Task[Any]] = set()  # deferred edits, releases
+        self._forgets: set[asyncio.Task[Any]] = set()  # forgets waiting for their acknowledgement
+        self._changing = asyncio.Lock()  # tools of one reply run concurrently: one change at a time
+        self._hand_off: SessionAgent | None = None  # returned to livekit, not entered yet
+        self._active: SessionAgent | None = None  # the agent that entered last
         self._router: tuple[Any, Router] | None = None
         if provider.name == "offline" and provider.offline_hooks is None:
             provider.offline_hooks = (self.router, self.offline_line)
@@ -91,6 +95,7 @@ class SessionController:
         persona = self.library.persona(persona_id or self.persona_id)
         return SessionAgent(
             self,
+            persona_id=persona.id,
             instructions=self.instructions(persona.id),
             model=self.provider.model_for(persona.voices),
             tts=self.provider.tts_for(persona.voices),
@@ -106,43 +111,61 @@ class SessionController:
         self.session = session
         self.away.attach(session, realtime=self.provider.realtime)
         session.on("agent_state_changed", self._on_agent_state_changed)
-        session.on("error", self._on_error)
 
     # -- the tools' side -----------------------------------------------------------------
 
     async def switch_persona(self, persona: str, ctx: RunContext) -> Outcome:
-        try:
-            target = self.library.persona(persona)
-            if target.id == self.persona_id:
-                return Outcome("unchanged", target.name)
-            instructions = self.instructions(target.id)
-            line = self.render("lines/switch", target.id, previous={"id": self.persona_id, "name": self._name()})
-        except prompts.PromptError as e:
-            logger.warning("persona %s does not render: %s", persona, e)
-            raise ToolError(f"The {persona} persona could not be loaded; nothing changed.") from None
-        agent = self._agent()
-        carried = forgetting.without_call(agent.chat_ctx, ctx.function_call.call_id)
-        try:
-            applied = await self.strategy.switch_persona(self, agent, target, instructions, line, carried)
-        except llm.RealtimeError as e:
-            logger.warning("the provider refused the switch to %s: %s", target.id, e)
-            raise ToolError(f"The provider refused the switch to {target.name}; nothing changed.") from None
-        self.persona_id = target.id
-        for callback in self.on_persona_changed:
-            callback(target.id)
-        return Outcome("switched", target.name, say="" if applied.handoff else line, notes=applied.notes, handoff=applied.handoff)
+        async with self._changing:
+            try:
+                target = self.library.persona(persona)
+                if target.id == self.persona_id:
+                    return Outcome("unchanged", target.name)
+                instructions = self.instructions(target.id)
+                line = self.render("lines/switch", target.id, previous={"id": self.persona_id, "name": self._name()})
+            except prompts.PromptError as e:
+                logger.warning("persona %s does not render: %s", persona, e)
+                raise ToolError(f"The {persona} persona could not be loaded; nothing changed.") from None
+            self._one_change_at_a_time(f"the switch to {target.name}", hand_off=True)
+            agent = self._agent()
+            carried = forgetting.without_call(agent.chat_ctx, ctx.function_call.call_id)
+            old_tts = agent.tts
+            try:
+                applied = await self.strategy.switch_persona(self, agent, target, instructions, line, carried)
+            except llm.RealtimeError as e:
+                logger.warning("the provider refused the switch to %s: %s", target.id, e)
+                raise ToolError(f"The provider refused the switch to {target.name}; nothing changed.") from None
+            if applied.handoff is not None:
+                self._expect_hand_off(applied.handoff, ctx.speech_handle)
+            else:
+                agent.persona_id = target.id
+                self._commit_persona(target.id)
+                if agent.tts is not old_tts:
+                    self._after(ctx.speech_handle, self.provider.release(old_tts))
+            return Outcome("switched", target.name, say="" if applied.handoff else line, notes=applied.notes, handoff=applied.handoff)
 
     async def forget(self, scope: str, ctx: RunContext) -> Outcome:
-        call_id, context = ctx.function_call.call_id, self._agent().chat_ctx
-        if scope == "last_turn" and not forgetting.has_previous_turn(context.items, call_id):
-            return Outcome("nothing_to_forget")
-        line = self.render("lines/forget", scope=scope)
-        kept = forgetting.without(context, forgetting.items_to_forget(context.items, scope, call_id))
-        applied = self.strategy.forget(self, kept, line)
-        in_place = applied.handoff is None
-        self._track(asyncio.create_task(self._forget_after_reply(ctx.speech_handle, scope, call_id, in_place)))
-        subject = "the whole conversation" if scope == "everything" else "the user's previous turn and your reply"
-        return Outcome("forgotten", subject, say=line if in_place else "", notes=applied.notes, handoff=applied.handoff)
+        async with self._changing:
+            call_id, context = ctx.function_call.call_id, self._agent().chat_ctx
+            reply_ids = {it.id for it in ctx.speech_handle.chat_items}
+            if scope == "last_turn" and not forgetting.has_previous_turn(context.items, call_id, reply_ids):
+                return Outcome("nothing_to_forget")
+            line = self.render("lines/forget", scope=scope)
+            kept = forgetting.without(context, forgetting.items_to_forget(context.items, scope, call_id, reply_ids))
+            self._one_change_at_a_time("forgetting", hand_off=self.provider.realtime and not self.behaviour.context_live)
+            applied = self.strategy.forget(self, kept, line)
+            in_place = applied.handoff is None
+            if not in_place:
+                # the fresh session starts without the forgotten part; the history follows
+                # once the hand-off really happened
+                applied.handoff.on_entered = lambda: self._scrub_history(scope, call_id, {it.id for it in ctx.speech_handle.chat_items})
+                self._expect_hand_off(applied.handoff, ctx.speech_handle)
+            else:
+                task = asyncio.create_task(self._forget_after_reply(ctx.speech_handle, scope, call_id))
+                self._forgets.add(task)
+                task.add_done_callback(self._forgets.discard)
+                self._track(task)
+            subject = "the whole conversation" if scope == "everything" else "the user's previous turn and your reply"
+            return Outcome("forgotten", subject, say=line if in_place else "", notes=applied.notes, handoff=applied.handoff)
 
     async def mark_away(self, reason: str | None, minutes: float | None, ctx: RunContext) -> Outcome:
         already = self.away.requested
@@ -175,45 +198,96 @@ class SessionController:
         while self._pending:
             await asyncio.gather(*self._pending, return_exceptions=True)
 
-    def _on_error(self, ev: Any) -> None:
-        # the provider refused the new voice after all: carry the persona to a fresh session
-        body = getattr(getattr(ev.error, "error", None), "body", None)
-        if getattr(body, "code", None) == "cannot_update_voice":
-            logger.warning("provider refused the voice change; restarting the realtime session")
-            agent = self._agent()
-            agent.has_spoken = True
-            self.require_session().update_agent(self.new_agent(chat_ctx=agent.chat_ctx.copy()))
-
     def _on_agent_state_changed(self, ev: Any) -> None:
         if ev.new_state == "speaking":
             self._agent().has_spoken = True
 
+    # -- committing only what happened ---------------------------------------------------------
+
+    def _one_change_at_a_time(self, what: str, *, hand_off: bool) -> None:
+        """Refuse a change that cannot combine with one still being made: livekit applies
+        no hand-off when one reply returns two, and an agent about to be replaced (or a
+        fresh one carrying words still being forgotten) would lose it."""
+        if self._hand_off is not None or (hand_off and self._forgets):
+            busy = "a change to a fresh session" if self._hand_off is not None else "forgetting"
+            raise ToolError(f"Another change ({busy}) is still being made; {what} did not happen. Ask again in a moment.")
+
+    def _expect_hand_off(self, fresh: SessionAgent, handle: Any) -> None:
+        """The change commits when ``fresh`` enters (``entered``); livekit may drop the
+        hand-off (a barge-in, two in one reply), and then nothing changed."""
+        self._hand_off = fresh
+
+        def done(_: Any) -> None:
+            if self._hand_off is fresh and self.require_session().current_agent is not fresh:
+                self._hand_off = None
+                logger.warning("the hand-off to a fresh session did not happen; nothing changed")
+                self._track(asyncio.create_task(self.provider.release(fresh.llm, fresh.tts)))
+
+        handle.add_done_callback(done)
+
+    def entered(self, agent: SessionAgent) -> None:
+        """``agent`` became the session's agent: commit what it carries, close what the
+        agent before it used."""
+        if self._hand_off is agent:
+            self._hand_off = None
+        previous, self._active = self._active, agent
+        if agent.persona_id != self.persona_id:
+            self._commit_persona(agent.persona_id)
+        if agent.on_entered is not None:
+            agent.on_entered()
+        if previous is not None and previous is not agent:
+            self._track(asyncio.create_task(self.provider.release(previous.llm, previous.tts)))
+
+    def _commit_persona(self, persona_id: str) -> None:
+        self.persona_id = persona_id
+        for callback in self.on_persona_changed:
+            callback(persona_id)
+
+    def _after(self, handle: Any, work: Any) -> None:
+        """Run ``work`` (a coroutine) once the speech ``handle`` is done."""
+
+        async def later() -> None:
+            await _speech_done(handle)
+            await work
+
+        self._track(asyncio.create_task(later()))
+
     # -- forgetting -----------------------------------------------------------------------------
 
-    async def _forget_after_reply(self, handle: Any, scope: str, call_id: str, in_place: bool) -> None:
+    async def _forget_after_reply(self, handle: Any, scope: str, call_id: str) -> None:
         # the acknowledgement is generated from the old context and the tool call
-        # lands after it: edit once that speech is over (a fresh session already
-        # started without the forgotten part; only the history is left to clean)
-        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        handle.add_done_callback(lambda _: done.done() or done.set_result(None))
-        await done
-        session, forgotten = self.require_session(), []
-        if in_place:
-            agent = self._agent()
-            forgotten = forgetting.items_to_forget(agent.chat_ctx.items, scope, call_id)
-            await agent.update_chat_ctx(forgetting.without(agent.chat_ctx, forgotten))
-        in_history = forgetting.items_to_forget(session.history.items, scope, call_id)
-        ids = {it.id for it in in_history}
+        # lands after it: edit once that speech is over
+        await _speech_done(handle)
+        reply_ids = {it.id for it in handle.chat_items}
+        refusals: list[str] = []
+        try:
+            forgotten, refusals = await self.strategy.apply_forget(self._agent(), scope, call_id, reply_ids)
+        except Exception as e:  # never dropped: the words still leave the history and report
+            forgotten, refusals = [], [str(e) or type(e).__name__]
+        self._scrub_history(scope, call_id, reply_ids, also=forgotten)
+        if refusals:
+            logger.warning("the provider did not forget everything asked (%s): %s", scope, "; ".join(refusals))
+            self.speak(self.render("lines/forget_incomplete", scope=scope))
+
+    def _scrub_history(self, scope: str, call_id: str, reply_ids: set[str], also: list[llm.ChatItem] = ()) -> None:
+        session = self.require_session()
+        in_history = forgetting.items_to_forget(session.history.items, scope, call_id, reply_ids)
+        gone = [*in_history, *also]
+        ids = {it.id for it in gone}
         session.history.items[:] = [it for it in session.history.items if it.id not in ids]
-        lk_private.scrub_recorded_events(
-            session, ids | {it.id for it in forgotten}, forgetting.spoken_texts(forgotten + in_history)
-        )
+        call_ids = {c for it in gone if (c := getattr(it, "call_id", None))}
+        lk_private.scrub_recorded_events(session, ids | call_ids, forgetting.spoken_texts(gone))
         logger.info("forgot %s (%d items)", scope, len(ids))
 
     def _track(self, task: asyncio.Task[Any]) -> None:
         self._pending.add(task)
-        task.add_done_callback(self._pending.discard)
+        task.add_done_callback(self._finished)
         lk_private.hold_run_open(self.require_session(), task)
+
+    def _finished(self, task: asyncio.Task[Any]) -> None:
+        self._pending.discard(task)
+        if not task.cancelled() and (e := task.exception()) is not None:
+            logger.warning("a deferred session change failed: %s", e, exc_info=e)
 
     # -- small helpers -------------------------------------------------------------------------
 
@@ -229,3 +303,9 @@ class SessionController:
 
     def _name(self) -> str:
         return self.library.persona(self.persona_id).name
+
+
+async def _speech_done(handle: Any) -> None:
+    done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    handle.add_done_callback(lambda _: done.done() or done.set_result(None))
+    await done

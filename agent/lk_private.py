@@ -35,12 +35,18 @@ def hold_run_open(session: AgentSession, task: asyncio.Future[Any]) -> None:
         run_state._watch_handle(task)
 
 
+_TRANSCRIPTS = ("user_input_transcribed", "user_turn_exceeded")
+
+
 def scrub_recorded_events(session: AgentSession, item_ids: Collection[str], texts: Collection[str]) -> int:
     """Drop recorded session events that carry forgotten items or words.
 
     The end-of-session report is built from ``session.history`` and these events;
-    forgetting only the history would leave the words in the report.
-    Returns how many events were dropped.
+    forgetting only the history would leave the words in the report. ``item_ids`` holds
+    the forgotten items' ids and their tool call ids. A user turn's
+    transcripts (interim pieces and final segments) are recorded before the message
+    they make up: they go with that message, matched by item id where the provider
+    gives one, else by their place before it. Returns how many events were dropped.
     """
     ids, words = set(item_ids), {t for t in texts if t}
 
@@ -48,18 +54,33 @@ def scrub_recorded_events(session: AgentSession, item_ids: Collection[str], text
         item = getattr(event, "item", None)
         if item is not None and getattr(item, "id", None) in ids:
             return True
-        if getattr(event, "transcript", None) in words:
+        if event.type in _TRANSCRIPTS and (getattr(event, "item_id", None) in ids or event.transcript in words):
             return True
+        if event.type == "tool_execution_updated":
+            update = event.update
+            call_ids = {getattr(update, "call_id", None), getattr(getattr(update, "function_call", None), "call_id", None)}
+            call_ids.update(u.rsplit("_", 2)[0] for u in getattr(update, "update_ids", ()))
+            if call_ids & ids:
+                return True
         for call in [*getattr(event, "function_calls", ()), *getattr(event, "function_call_outputs", ())]:
-            if call.id in ids:
+            if call.id in ids or call.call_id in ids:
                 return True
         return False
 
     events = session._recorded_events
-    kept = [e for e in events if not carries_forgotten(e)]
-    dropped = len(events) - len(kept)
-    events[:] = kept
-    return dropped
+    dropped: set[int] = set()
+    transcripts: list[int] = []  # the transcripts of the user turn being recorded
+    for i, event in enumerate(events):
+        if carries_forgotten(event):
+            dropped.add(i)
+        if event.type in _TRANSCRIPTS:
+            transcripts.append(i)
+        elif event.type == "conversation_item_added" and getattr(event.item, "role", None) == "user":
+            if event.item.id in ids:
+                dropped.update(transcripts)
+            transcripts = []
+    events[:] = [e for i, e in enumerate(events) if i not in dropped]
+    return len(dropped)
 
 
 class ChunkStream(llm.LLMStream):

@@ -96,11 +96,17 @@ class Provider:
         self.made.append(model)
         return model
 
+    async def release(self, *made: Any) -> None:
+        """Close models (and TTS) no agent uses any more: those of an agent handed off
+        from, or of a fresh agent whose hand-off did not happen."""
+        for thing in made:
+            if thing is not None and any(thing is m for m in self.made):
+                self.made[:] = [m for m in self.made if m is not thing]
+                await thing.aclose()
+
     async def aclose(self) -> None:
         """Close every model made (their HTTP sessions); call after the AgentSession closed."""
-        for model in self.made:
-            await model.aclose()
-        self.made.clear()
+        await self.release(*self.made)
 
     def _build_model(self, voices: Mapping[str, str]) -> llm.LLM | llm.RealtimeModel:
         env = self.env
@@ -154,7 +160,9 @@ class Provider:
 
         if self.env.get("TTS_MODEL"):
             kwargs["model"] = self.env["TTS_MODEL"]
-        return openai.TTS(voice=voices.get("tts") or "alloy", **kwargs)
+        made = openai.TTS(voice=voices.get("tts") or "alloy", **kwargs)
+        self.made.append(made)
+        return made
 
     def stt(self) -> Any:
         if (kwargs := self._speech_endpoint("STT")) is None:

@@ -8,7 +8,7 @@ the state that must survive that, is shared.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterable
+from collections.abc import AsyncIterable, Callable
 from typing import TYPE_CHECKING, Any
 
 from livekit.agents import Agent, ModelSettings, llm
@@ -25,6 +25,7 @@ class SessionAgent(Agent):
         self,
         controller: SessionController,
         *,
+        persona_id: str,
         instructions: str,
         model: llm.LLM | llm.RealtimeModel,
         tts: Any = None,
@@ -40,6 +41,8 @@ class SessionAgent(Agent):
             **({"tts": tts} if tts is not None else {}),
         )
         self.controller = controller
+        self.persona_id = persona_id
+        self.on_entered: Callable[[], None] | None = None  # what commits when a hand-off to it happens
         self.entry_line = entry_line
         self.voice = voice  # the voice its model was built with
         self.has_spoken = False  # set once this agent's session produced speech
@@ -50,6 +53,7 @@ class SessionAgent(Agent):
         if isinstance(self.llm, llm.RealtimeModel):
             # OpenAI refuses a new voice once the session produced audio; note when it does
             self.realtime_llm_session.on("openai_server_event_received", self._note_audio)
+        self.controller.entered(self)
         # the greeting at start, or the switch line after a fresh realtime session
         if self.entry_line:
             self.entry_speech = self.controller.speak(self.entry_line)

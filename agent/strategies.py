@@ -5,21 +5,31 @@ A fresh session carries the new instructions and voice and exactly the context
 that should survive: everything for a persona switch, what is left after a
 forget. It costs one reconnect; livekit's hand-off drains the old session before
 the new one starts, so two sessions never talk at once.
+
+An in-place change counts only once the provider confirmed it (answers.py); a
+refused one is rolled back and reported.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from livekit.agents import llm
 
+from . import forgetting
+from .answers import Refused, ServerAnswers
 from .capabilities import Behaviour
 
 if TYPE_CHECKING:
     from .control import SessionController
     from .providers import Provider
     from .session_agent import SessionAgent
+
+logger = logging.getLogger("agent")
 
 RECONNECT_NOTE = "The new voice and persona take over after a short reconnect."
 FORGET_RECONNECT_NOTE = "This takes a short reconnect: a new session starts without the forgotten part."
@@ -41,6 +51,13 @@ class Strategy(Protocol):
 
     def forget(self, ctl: SessionController, kept: llm.ChatContext, line: str) -> Applied: ...
 
+    async def apply_forget(
+        self, agent: SessionAgent, scope: str, call_id: str, reply_ids: Collection[str]
+    ) -> tuple[list[llm.ChatItem], list[str]]:
+        """Edit the context in place, after the acknowledgement; return the items
+        removed and the provider's refusals (empty: all removed)."""
+        ...
+
 
 class InPlace:
     """Pipeline and offline model: the prompt is rebuilt each turn and TTS voices swap freely."""
@@ -53,6 +70,11 @@ class InPlace:
 
     def forget(self, ctl, kept, line) -> Applied:
         return Applied()
+
+    async def apply_forget(self, agent, scope, call_id, reply_ids):
+        forgotten = forgetting.items_to_forget(agent.chat_ctx.items, scope, call_id, reply_ids)
+        await agent.update_chat_ctx(forgetting.without(agent.chat_ctx, forgotten))
+        return forgotten, []
 
 
 class Realtime:
@@ -70,16 +92,41 @@ class Realtime:
             not agent.llm.capabilities.audio_output or not agent.has_spoken
         )
 
+    def _answers(self, agent: SessionAgent) -> ServerAnswers:
+        return ServerAnswers(agent.realtime_llm_session, available=self.behaviour.answers_updates)
+
     async def switch_persona(self, ctl, agent, persona, instructions, line, carried) -> Applied:
-        voice = persona.voices.get(self.provider.name)
-        voice_differs = bool(voice) and voice != agent.voice
+        def fresh_session() -> Applied:
+            return Applied(notes=(RECONNECT_NOTE,), handoff=ctl.new_agent(persona_id=persona.id, chat_ctx=carried, entry_line=line))
+
+        voice, old_voice = persona.voices.get(self.provider.name), agent.voice
+        voice_differs = bool(voice) and voice != old_voice
         if not self.behaviour.instructions_live or (voice_differs and not self.voice_changes_live(agent)):
-            fresh = ctl.new_agent(persona_id=persona.id, chat_ctx=carried, entry_line=line)
-            return Applied(notes=(RECONNECT_NOTE,), handoff=fresh)
-        await agent.update_instructions(instructions)
+            return fresh_session()
         if voice_differs:
-            agent.llm.update_options(voice=voice)
+            with self._answers(agent) as answers:
+                agent.llm.update_options(voice=voice)
+                try:
+                    await answers.session_updated()
+                except Refused as e:
+                    agent.llm.update_options(voice=old_voice)  # the plugin replays its options on a reconnect
+                    if e.code != "cannot_update_voice":
+                        raise
+                    logger.warning("the provider refused the new voice; the switch takes a fresh session")
+                    return fresh_session()
             agent.voice = voice
+        old_instructions = agent.instructions
+        with self._answers(agent) as answers:
+            await agent.update_instructions(instructions)
+            try:
+                await answers.session_updated()
+            except Refused:
+                # livekit took the new instructions before the provider answered: put back the old
+                await agent.update_instructions(old_instructions)
+                if voice_differs:
+                    agent.llm.update_options(voice=old_voice)
+                    agent.voice = old_voice
+                raise
         return Applied()
 
     def forget(self, ctl, kept, line) -> Applied:
@@ -87,6 +134,33 @@ class Realtime:
             return Applied()
         # a new model instance starts a new session: no resumption handle, only the kept turns
         return Applied(notes=(FORGET_RECONNECT_NOTE,), handoff=ctl.new_agent(chat_ctx=kept, entry_line=line))
+
+    async def apply_forget(self, agent, scope, call_id, reply_ids):
+        # the provider's own copy knows items the agent's may still lack (a user turn whose
+        # transcript has not arrived): plan on both, and keep what only the provider has
+        # unless it is forgotten, or the plugin would delete it as missing
+        local, remote = agent.chat_ctx, agent.realtime_llm_session.chat_ctx
+        forgotten = forgetting.items_to_forget(local.items, scope, call_id, reply_ids)
+        ids = {it.id for it in forgotten} | {it.id for it in forgetting.items_to_forget(remote.items, scope, call_id, reply_ids)}
+        kept = forgetting.without(local, ids)
+        local_ids = {it.id for it in local.items}
+        for item in remote.items:
+            if item.id not in local_ids and item.id not in ids:
+                kept.insert(item)
+        to_delete = [it.id for it in remote.items if it.id in ids]
+        with self._answers(agent) as answers:
+            update = asyncio.ensure_future(agent.update_chat_ctx(kept))
+            update.add_done_callback(_log_late_failure)
+            refusals = await answers.items_deleted(to_delete)
+            if not answers.available:
+                await update
+        return forgotten + [it for it in remote.items if it.id in ids and it.id not in local_ids], refusals
+
+
+def _log_late_failure(task: Any) -> None:
+    # a refused delete leaves the plugin's own wait to time out; its error was already reported
+    if not task.cancelled() and (e := task.exception()) is not None:
+        logger.debug("chat context update ended with: %s", e)
 
 
 def strategy_for(provider: Provider, behaviour: Behaviour) -> Strategy:

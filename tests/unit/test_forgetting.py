@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import time
+
 from livekit.agents import llm
 
 from agent.forgetting import has_previous_turn, items_to_forget, spoken_texts, without
+
+
+def _texts(ctx: llm.ChatContext) -> list[tuple[str, str | None]]:
+    return [(m.role, m.text_content) for m in ctx.messages()]
 
 
 def _conversation() -> tuple[llm.ChatContext, str]:
@@ -18,13 +24,13 @@ def _conversation() -> tuple[llm.ChatContext, str]:
     call = llm.FunctionCall(call_id="c1", name="forget_conversation", arguments='{"scope": "last_turn"}')
     ctx.insert(call)
     ctx.insert(llm.FunctionCallOutput(call_id="c1", name="forget_conversation", output="ok", is_error=False))
-    ctx.add_message(role="assistant", content="Forgotten.")
+    ctx.add_message(role="assistant", content="Forgotten.", id="ack")
     return ctx, "c1"
 
 
 def test_last_turn_removes_the_previous_turn_the_request_and_the_call() -> None:
     ctx, call_id = _conversation()
-    kept = without(ctx, items_to_forget(ctx.items, "last_turn", call_id))
+    kept = without(ctx, items_to_forget(ctx.items, "last_turn", call_id, reply_ids={"ack"}))
     assert [(m.role, m.text_content) for m in kept.messages()] == [
         ("system", "You are Alex."), ("user", "I like sailing."), ("assistant", "Nice."),
     ]  # fmt: skip
@@ -33,7 +39,7 @@ def test_last_turn_removes_the_previous_turn_the_request_and_the_call() -> None:
 
 def test_everything_keeps_only_the_instructions() -> None:
     ctx, call_id = _conversation()
-    forgotten = items_to_forget(ctx.items, "everything", call_id)
+    forgotten = items_to_forget(ctx.items, "everything", call_id, reply_ids={"ack"})
     assert [m.role for m in without(ctx, forgotten).messages()] == ["system"]
     assert "my pin is 1234" in spoken_texts(forgotten)
 
@@ -52,3 +58,43 @@ def test_the_original_context_is_untouched() -> None:
     before = len(ctx.items)
     without(ctx, items_to_forget(ctx.items, "everything", call_id))
     assert len(ctx.items) == before
+
+
+def test_a_turn_after_the_request_is_kept() -> None:
+    # the next user turn landed before the edit was applied: it is not part of the forget
+    ctx, call_id = _conversation()
+    ctx.add_message(role="user", content="what's the weather?")
+    for scope in ("last_turn", "everything"):
+        kept = without(ctx, items_to_forget(ctx.items, scope, call_id, reply_ids={"ack"}))
+        assert _texts(kept)[-1] == ("user", "what's the weather?")
+        assert ("assistant", "Forgotten.") not in _texts(kept)
+
+
+def test_a_request_whose_transcript_comes_late_forgets_the_turn_before_it() -> None:
+    # realtime audio: the request's transcript is added after the reply (by when the user
+    # started speaking), so when the tool runs the last user message is the previous turn
+    ctx = llm.ChatContext.empty()
+    ctx.add_message(role="user", content="I like sailing.")
+    ctx.add_message(role="assistant", content="Nice.")
+    ctx.add_message(role="user", content="my pin is 1234")
+    ctx.add_message(role="assistant", content="Noted.")
+    request_started = time.time()
+    ctx.insert(llm.FunctionCall(call_id="c1", name="forget_conversation", arguments="{}"))
+    assert has_previous_turn(ctx.items, "c1")
+    kept = without(ctx, items_to_forget(ctx.items, "last_turn", "c1"))
+    assert _texts(kept) == [("user", "I like sailing."), ("assistant", "Nice.")]
+    # once the transcript has arrived, in its place before the call, the rule agrees
+    ctx.insert(llm.ChatMessage(role="user", content=["forget that"], created_at=request_started))
+    kept = without(ctx, items_to_forget(ctx.items, "last_turn", "c1"))
+    assert _texts(kept) == [("user", "I like sailing."), ("assistant", "Nice.")]
+
+
+def test_words_said_before_the_call_in_the_same_reply_do_not_hide_the_request() -> None:
+    ctx = llm.ChatContext.empty()
+    ctx.add_message(role="user", content="my pin is 1234")
+    ctx.add_message(role="assistant", content="Noted.")
+    ctx.add_message(role="user", content="forget that")
+    ctx.add_message(role="assistant", content="Sure,", id="preamble")
+    ctx.insert(llm.FunctionCall(call_id="c1", name="forget_conversation", arguments="{}"))
+    kept = without(ctx, items_to_forget(ctx.items, "last_turn", "c1", reply_ids={"preamble"}))
+    assert _texts(kept) == []

@@ -15,7 +15,7 @@ import prompts
 from prompts import PromptError, PromptLibrary, sample_variables, standard_variables
 from prompts.library import PACKAGE_DIR
 
-LINES = ("lines/switch", "lines/forget", "lines/away_ack", "lines/away_checkin", "lines/away_goodbye")
+LINES = ("lines/switch", "lines/forget", "lines/forget_incomplete", "lines/away_ack", "lines/away_checkin", "lines/away_goodbye")
 
 
 def copy_prompts(tmp_path: Path) -> Path:

@@ -90,7 +90,7 @@ async def test_chat_on_openai_switches_persona_in_place(fake_openai: FakeOpenAIR
     assert [(e["type"], e.get("role") or e.get("name") or e.get("persona")) for e in _conversation(events)] == [
         ("message", "assistant"),
         ("message", "user"),
-        ("persona_changed", "pirate"),
+        ("persona_changed", "pirate"),  # confirmed by the provider, before livekit reports the call
         ("function_call", "switch_persona"),
         ("function_call_output", "switch_persona"),
         ("message", "assistant"),
@@ -134,9 +134,9 @@ async def test_chat_on_gemini_switches_persona_with_one_reconnect(
     assert [(e["type"], e.get("role") or e.get("name") or e.get("persona")) for e in _conversation(events)] == [
         ("message", "assistant"),
         ("message", "user"),
-        ("persona_changed", "pirate"),
         ("function_call", "switch_persona"),
         ("function_call_output", "switch_persona"),
+        ("persona_changed", "pirate"),  # once the fresh session really took over
         ("message", "assistant"),
         ("context", None),
     ]

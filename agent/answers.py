@@ -1,0 +1,101 @@
+"""The provider's own answer to an update, so a change is reported only once it took.
+
+OpenAI Realtime takes ``session.update`` and ``conversation.item.delete`` without
+waiting: it answers later with ``session.updated`` / ``conversation.item.deleted``,
+or with an ``error`` whose ``event_id`` is null for these requests (observed for
+``cannot_update_voice`` in openai/openai-python#2607 and for
+``item_delete_invalid_item_id``), so the plugin cannot tie the refusal to what it
+sent: a refused update looks applied, and a refused delete stalls
+``update_chat_ctx`` for its 5 s timeout. The plugin re-emits every server event as
+``openai_server_event_received``; :class:`ServerAnswers` listens there. The
+service answers a client's events in order, so the first answer after a request
+is taken as its answer.
+
+A provider that emits no server events (every other realtime plugin) cannot be
+asked: its updates count as applied, as livekit reports them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Collection
+from typing import Any
+
+from livekit.agents import llm
+
+ANSWER_TIMEOUT = 5.0  # the plugin's own wait for a chat context update
+
+
+class Refused(llm.RealtimeError):
+    """The provider refused an update (or never confirmed it)."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+
+
+class ServerAnswers:
+    """Collects a realtime session's server events from now on (``with`` block)."""
+
+    def __init__(self, rt_session: Any, *, available: bool) -> None:
+        self._session = rt_session
+        self._events: list[dict[str, Any]] = []
+        self._changed = asyncio.Event()
+        self.available = available  # the provider emits its server events (capabilities.py)
+
+    def __enter__(self) -> ServerAnswers:
+        if self.available:
+            self._session.on("openai_server_event_received", self._on_event)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.available:
+            self._session.off("openai_server_event_received", self._on_event)
+
+    def _on_event(self, event: dict[str, Any]) -> None:
+        if event.get("type") in ("session.updated", "conversation.item.deleted", "error"):
+            self._events.append(event)
+            self._changed.set()
+
+    async def _next(self, timeout: float) -> dict[str, Any] | None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while not self._events:
+            self._changed.clear()
+            try:
+                await asyncio.wait_for(self._changed.wait(), max(0.0, deadline - loop.time()))
+            except asyncio.TimeoutError:
+                return None
+        return self._events.pop(0)
+
+    async def session_updated(self, timeout: float = ANSWER_TIMEOUT) -> None:
+        """Wait for the answer to one ``session.update``; raise :class:`Refused` on an error."""
+        if not self.available:
+            return
+        while True:
+            event = await self._next(timeout)
+            if event is None:
+                raise Refused("no_answer", f"the session update was not confirmed within {timeout:g} s")
+            if event["type"] == "session.updated":
+                return
+            if event["type"] == "error":
+                error = event.get("error") or {}
+                raise Refused(error.get("code") or "error", error.get("message") or "")
+
+    async def items_deleted(self, item_ids: Collection[str], timeout: float = ANSWER_TIMEOUT) -> list[str]:
+        """Wait until each item is deleted; return the refusals (empty: all deleted)."""
+        if not self.available:
+            return []
+        waiting, refusals = set(item_ids), []
+        while waiting and len(refusals) < len(item_ids):
+            event = await self._next(timeout)
+            if event is None:
+                refusals.append(f"no answer within {timeout:g} s for {len(waiting)} item(s)")
+                break
+            if event["type"] == "conversation.item.deleted":
+                waiting.discard(event.get("item_id"))
+            elif event["type"] == "error":
+                error = event.get("error") or {}
+                refusals.append(f"{error.get('code')}: {error.get('message')}")
+        return refusals
+
