@@ -134,9 +134,12 @@ class Provider:
                 kwargs["voice"] = voices["google"]
             if env.get("GOOGLE_BASE_URL"):
                 kwargs["http_options"] = types.HttpOptions(base_url=env["GOOGLE_BASE_URL"])
-            if env.get("AGENT_MODALITIES") == "text":
-                kwargs["modalities"] = [types.Modality.TEXT]
-            return google.realtime.RealtimeModel(**kwargs)
+            model = google.realtime.RealtimeModel(**kwargs)
+            if env.get("AGENT_MODALITIES") == "text" and "native-audio" not in model.model:
+                # native-audio models refuse a TEXT-output setup (1007 "Cannot extract voices
+                # from a non-audio request."); they answer in audio with a transcript instead
+                model = google.realtime.RealtimeModel(**kwargs, modalities=[types.Modality.TEXT])
+            return model
         if self.name == "pipeline":
             from livekit.plugins import openai
 

@@ -43,6 +43,7 @@ async def fake_gemini() -> AsyncIterator[FakeGeminiLive]:
 # ------------------------------------------------------------------------------------------
 
 SESSION_TIMEOUT = 10.0
+HALF_CASCADE_MODEL = "gemini-live-2.5-flash-preview"
 
 
 def openai_env(server: FakeOpenAIRealtime, *, modalities: str | None = None) -> dict[str, str]:
@@ -59,6 +60,10 @@ def gemini_env(server: FakeGeminiLive, *, modalities: str | None = "text") -> di
     env = {"GOOGLE_API_KEY": server.api_key, "GOOGLE_BASE_URL": server.base_url}
     if modalities:
         env["AGENT_MODALITIES"] = modalities
+    if modalities == "text":
+        # the default (native-audio) model answers only in audio; TEXT output needs a
+        # half-cascade model (https://ai.google.dev/gemini-api/docs/live-guide)
+        env["GEMINI_MODEL"] = HALF_CASCADE_MODEL
     return env
 
 
