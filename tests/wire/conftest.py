@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+import prompts
 from tests.harness import start_chat
 
 from .fake_chat_completions import FakeChatCompletions
@@ -131,6 +132,28 @@ class WireLog:
     def first_time(self, pred: Any, after: float = 0.0) -> float | None:
         """Clock time of the first entry ``pred(conn_index, what, msg)`` accepts."""
         return next((t for _, t, i, w, m in self.entries if t >= after and pred(i, w, m)), None)
+
+
+# What each provider can change mid-session, as the templates' `capabilities` say it:
+# written out here from the providers' documented behaviour (shared/DESIGN.md), so the
+# instructions a test expects come from the persona files, not from the agent under test.
+CAPABILITIES = {
+    "openai": {"instructions_apply_live": True, "context_edits_live": True, "voice_can_change": True, "voice_changes_live": False},
+    "google": {"instructions_apply_live": False, "context_edits_live": False, "voice_can_change": True, "voice_changes_live": False},
+    "pipeline": {"instructions_apply_live": True, "context_edits_live": True, "voice_can_change": True, "voice_changes_live": True},
+}
+
+
+def expected_instructions(provider: str, persona: str = "assistant") -> str:
+    """The persona's system prompt as its template renders it, for ``provider``."""
+    library = prompts.PromptLibrary()
+    variables = prompts.standard_variables(library.persona(persona), capabilities=CAPABILITIES[provider])
+    return library.render_persona(persona, **variables)
+
+
+def expected_line(name: str, persona: str = "assistant", **extra: Any) -> str:
+    library = prompts.PromptLibrary()
+    return library.render(name, **prompts.standard_variables(library.persona(persona)) | extra)
 
 
 def controlled_session(provider_name: str, env: dict[str, str], *, persona: str = "assistant", greet: bool = False) -> Any:

@@ -30,7 +30,7 @@ from agent.control import SessionController
 from agent.providers import Provider
 from agent.worker import ATTR_PERSONA, ATTR_USER_STATE, session_attributes
 
-from .conftest import controlled_session, openai_env
+from .conftest import controlled_session, expected_instructions, openai_env
 from .fake_gemini import FakeGeminiLive
 from .fake_openai import FakeOpenAIRealtime
 
@@ -74,9 +74,6 @@ def _conversation(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [e for e in events if e["type"] != "user_state_changed"]
 
 
-def _expected_instructions(provider: str, env: dict[str, str], persona: str) -> str:
-    # the same rendering the subprocess does (same library, same provider behaviour)
-    return SessionController(prompts.PromptLibrary(), Provider(provider, env | {"AGENT_MODALITIES": "text"})).instructions(persona)
 
 
 async def test_chat_on_openai_switches_persona_in_place(fake_openai: FakeOpenAIRealtime) -> None:
@@ -110,7 +107,7 @@ async def test_chat_on_openai_switches_persona_in_place(fake_openai: FakeOpenAIR
     # on the wire: one connection, text only, the pirate's instructions and voice in place
     (conn,) = fake_openai.connections
     assert conn.events("session.update")[0]["session"]["output_modalities"] == ["text"]
-    assert conn.instructions == _expected_instructions("openai", env, "pirate")
+    assert conn.instructions == expected_instructions("openai", "pirate")
     assert conn.voice == prompts.PromptLibrary().persona("pirate").voices["openai"]
     assert fake_openai.sent_events("error") == []
 
@@ -151,8 +148,8 @@ async def test_chat_on_gemini_switches_persona_with_one_reconnect(
     # on the wire: exactly one reconnect, to a fresh pirate session carrying the turns
     assert len(fake_gemini.connections) == 2
     first, second = fake_gemini.connections
-    assert first.system_instruction == _expected_instructions("google", env, "assistant")
-    assert second.system_instruction == _expected_instructions("google", env, "pirate")
+    assert first.system_instruction == expected_instructions("google", "assistant")
+    assert second.system_instruction == expected_instructions("google", "pirate")
     assert second.voice == prompts.PromptLibrary().persona("pirate").voices["google"]
     assert second.resumption_handle is None
     assert ("user", "can I talk to the pirate?") in second.turns()

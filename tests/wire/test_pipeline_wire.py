@@ -24,6 +24,7 @@ from agent.providers import Provider
 
 from tests.harness import start_chat
 
+from .conftest import expected_instructions
 from .fake_chat_completions import FakeChatCompletions, message_text
 
 ROOT = Path(__file__).parents[2]
@@ -69,7 +70,7 @@ def _tool_messages(messages: list[dict[str, Any]]) -> list[str]:
 async def test_requests_carry_the_three_tools_and_the_persona_enum(fake_chat: FakeChatCompletions) -> None:
     async with pipeline(fake_chat) as p:
         await p.say("hello")
-        instructions = p.ctl.instructions("assistant")
+        instructions = expected_instructions("pipeline", "assistant")
 
     (req,) = fake_chat.requests
     assert req["stream"] is True and req["stream_options"] == {"include_usage": True}
@@ -100,7 +101,7 @@ async def test_switch_persona_rewrites_the_system_message_and_keeps_the_conversa
         result = await p.say("can I talk to the pirate?")
         result.expect.contains_function_call(name="switch_persona", arguments={"persona": "pirate"})
         await p.say("tell me a riddle")
-        assistant, pirate = p.ctl.instructions("assistant"), p.ctl.instructions("pirate")
+        assistant, pirate = expected_instructions("pipeline", "assistant"), expected_instructions("pipeline", "pirate")
         assert p.ctl.persona_id == "pirate"
 
     assert assistant != pirate
@@ -136,7 +137,7 @@ async def test_forget_last_turn_leaves_the_next_request(fake_chat: FakeChatCompl
         result = await p.say("forget what I just said")
         result.expect.contains_function_call(name="forget_conversation", arguments={"scope": "last_turn"})
         await p.say("what do you remember?")
-        instructions = p.ctl.instructions()
+        instructions = expected_instructions("pipeline")
 
     *_, ack, after = fake_chat.requests
     # the acknowledgement was generated from the full context (the forget applies after it)
@@ -162,7 +163,7 @@ async def test_forget_everything_leaves_only_the_system_message(fake_chat: FakeC
         fake_chat.queue_text("Done, I've forgotten our whole conversation. Let's start fresh.")
         await p.say("forget everything we said")
         await p.say("hello again")
-        instructions = p.ctl.instructions()
+        instructions = expected_instructions("pipeline")
 
     assert fake_chat.requests[-1]["messages"] == [
         {"role": "system", "content": instructions},
@@ -209,7 +210,7 @@ async def test_a_bad_persona_argument_is_an_error_listing_the_personas(
         result.expect.contains_function_call_output(is_error=True)
         await p.say("ok, never mind")
         assert p.ctl.persona_id == "assistant"
-        instructions = p.ctl.instructions("assistant")
+        instructions = expected_instructions("pipeline", "assistant")
 
     ask_tool, tool_reply, next_turn = fake_chat.requests
     (output,) = _tool_messages(tool_reply["messages"])

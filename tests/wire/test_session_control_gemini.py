@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from livekit.plugins import google  # noqa: F401  (imported at collection, not inside a test)
 
-from .conftest import WireLog, controlled_session, gemini_env, until
+from .conftest import WireLog, controlled_session, expected_instructions, gemini_env, until
 from .fake_gemini import FakeGeminiLive
 
 RECONNECT = "after a short reconnect"
@@ -74,7 +74,7 @@ async def test_switch_opens_a_fresh_session_with_the_new_persona_and_the_old_tur
         fake.queue_text("Captain Reed, at yer service.")
         follow_up = await c.say("who are you?")
         follow_up.expect.contains_message(role="assistant")
-        instructions = c.ctl.instructions("pirate")
+        instructions = expected_instructions("google", "pirate")
         pirate = c.ctl.library.persona("pirate")
         history = [m.text_content for m in c.session.history.messages()]
 
@@ -147,7 +147,7 @@ async def test_forget_last_turn_reseeds_a_fresh_session_with_the_earlier_turns(
         await _two_turns(fake, c)
         run, second = await _forget(fake, c, "last_turn")
         await _fence(fake, c)
-        instructions = c.ctl.instructions()
+        instructions = expected_instructions("google")
         context = [m.text_content for m in c.agent.chat_ctx.messages() if m.role != "system"]
 
     first = fake.connections[0]
@@ -175,7 +175,7 @@ async def test_forget_everything_starts_a_fresh_session_with_no_turns(
         await _two_turns(fake, c)
         run, second = await _forget(fake, c, "everything")
         await _fence(fake, c)
-        instructions = c.ctl.instructions()
+        instructions = expected_instructions("google")
 
     assert len(fake.connections) == 2
     assert second.system_instruction == instructions

@@ -11,9 +11,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
 import livekit.plugins.openai  # noqa: F401  (imported at collection: 2-3 s, not inside a test)
 
-from .conftest import WireLog, controlled_session, openai_env, until
+from .conftest import WireLog, controlled_session, expected_instructions, expected_line, openai_env, until
 from .fake_openai import FakeOpenAIRealtime
 
 RECONNECT = "after a short reconnect"
@@ -73,7 +74,7 @@ async def test_switch_in_text_mode_is_applied_in_place(fake_openai: FakeOpenAIRe
         result = await _switch_to_pirate(fake_openai, c, reply="Arr, Captain Reed here.")
         output = result.expect.contains_function_call_output().event().item.output
         spoken = [e.item.text_content for e in result.events if e.type == "message"]
-        instructions = c.ctl.instructions("pirate")
+        instructions = expected_instructions("openai", "pirate")
 
     (conn,) = fake_openai.connections  # no reconnect
     # the rendered persona instructions went out in a session.update ...
@@ -99,7 +100,7 @@ async def test_switch_before_any_audio_changes_the_voice_in_place(
         pirate_voice = c.ctl.library.persona("pirate").voices["openai"]
         result = await _switch_to_pirate(fake_openai, c)  # the first turn: no audio yet
         output = result.expect.contains_function_call_output().event().item.output
-        instructions = c.ctl.instructions("pirate")
+        instructions = expected_instructions("openai", "pirate")
         # the tool's follow-up reply is spoken in the new voice: audio from here on
         await until(lambda: fake_openai.last.audio_produced, what="audio reply")
 
@@ -135,7 +136,7 @@ async def test_switch_after_audio_hands_off_to_a_new_connection(
         # the new session carries the conversation on
         result = await c.say("who are you?")
         result.expect.contains_message(role="assistant")
-        instructions = c.ctl.instructions("pirate")
+        instructions = expected_instructions("openai", "pirate")
         pirate = c.ctl.library.persona("pirate")
 
     # exactly one reconnect, and the new session answered the follow-up
@@ -254,7 +255,7 @@ async def test_forget_everything_deletes_every_item(fake_openai: FakeOpenAIRealt
             what="deletions",
         )
         assert conn.items == []
-        instructions = c.ctl.instructions()
+        instructions = expected_instructions("openai")
 
         fake_openai.queue_text("We just met.")
         await c.say("what do you know about me?")
@@ -286,7 +287,7 @@ async def test_a_refused_voice_change_falls_back_to_one_reconnect(
         result = await c.say("who are you?")
         result.expect.contains_message(role="assistant")
         pirate = c.ctl.library.persona("pirate")
-        instructions = c.ctl.instructions("pirate")
+        instructions = expected_instructions("openai", "pirate")
 
     assert len(fake_openai.connections) == 2
     assert [e["error"]["code"] for e in fake_openai.sent_events("error")] == ["cannot_update_voice"]
@@ -294,3 +295,38 @@ async def test_a_refused_voice_change_falls_back_to_one_reconnect(
     assert initial["audio"]["output"]["voice"] == pirate.voices["openai"]
     assert initial["instructions"] == instructions
     assert second.events("response.create")  # the follow-up was answered by the new session
+
+
+async def test_a_refused_delete_is_reported_and_the_history_still_scrubbed(
+    fake_openai: FakeOpenAIRealtime, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The service no longer has one of the items to forget (say it dropped it), so it
+    answers that delete with item_delete_invalid_item_id. The forget is not stalled nor
+    silently half done: the words leave the history and the report, a warning is logged,
+    and the agent corrects its acknowledgement with lines/forget_incomplete."""
+    correction = expected_line("lines/forget_incomplete", scope="last_turn")
+    async with controlled_session("openai", openai_env(fake_openai, modalities="text")) as c:
+        fake_openai.queue_text("Nice.")
+        await c.say("I like tea")
+        fake_openai.queue_text("Noted.")
+        await c.say("my secret is 42")
+        conn = fake_openai.last
+        secret_item = next(it for it in conn.items if "my secret is 42" in _text(it))
+        conn.items.remove(secret_item)  # gone on the server, still in the plugin's copy
+        fake_openai.queue_function_call("forget_conversation", {"scope": "last_turn"})
+        fake_openai.queue_text("Done, forgotten.")
+        fake_openai.queue_text(correction)
+        await c.say("forget what I just said")
+        await until(lambda: correction in c.history_texts(), what="the correction")
+        report = repr([e.model_dump() for e in c.session._recorded_events])
+        history = c.history_texts()
+
+    errors = [e["error"]["code"] for e in fake_openai.sent_events("error")]
+    assert errors == ["item_delete_invalid_item_id"]
+    assert "my secret is 42" not in history and "Noted." not in history
+    assert "my secret is 42" not in report
+    assert history[:2] == ["I like tea", "Nice."]
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING" and r.name == "agent"]
+    assert any("did not forget everything" in w and "item_delete_invalid_item_id" in w for w in warnings)
+    # the model was asked to say the correction, word for word
+    assert correction in json.dumps(conn.events("response.create")[-1])
