@@ -110,7 +110,6 @@ class SessionController:
     def attach(self, session: AgentSession) -> None:
         self.session = session
         self.away.attach(session, realtime=self.provider.realtime)
-        session.on("agent_state_changed", self._on_agent_state_changed)
 
     # -- the tools' side -----------------------------------------------------------------
 
@@ -197,10 +196,6 @@ class SessionController:
         """Wait until changes deferred past a reply have been applied."""
         while self._pending:
             await asyncio.gather(*self._pending, return_exceptions=True)
-
-    def _on_agent_state_changed(self, ev: Any) -> None:
-        if ev.new_state == "speaking":
-            self._agent().has_spoken = True
 
     # -- committing only what happened ---------------------------------------------------------
 

@@ -84,7 +84,8 @@ async def test_switch_opens_a_fresh_session_with_the_new_persona_and_the_old_tur
     assert second.voice == pirate.voices["google"]
     assert second.response_modalities == first.response_modalities == (["TEXT"] if modalities else ["AUDIO"])
     assert second.resumption_requested and second.resumption_handle is None
-    # ... and carries the old turns
+    # ... and carries the old turns, but not the switch's own call, which has no answer there
+    assert "switch_persona" not in json.dumps(second.client_contents)
     seed = second.client_contents[0]
     assert seed["turnComplete"] is False
     assert [(t["role"], t["parts"][0]["text"]) for t in seed["turns"]][:5] == [
@@ -149,6 +150,8 @@ async def test_forget_last_turn_reseeds_a_fresh_session_with_the_earlier_turns(
         await _fence(fake, c)
         instructions = expected_instructions("google")
         context = [m.text_content for m in c.agent.chat_ctx.messages() if m.role != "system"]
+        history = c.history_texts()
+        report = repr([e.model_dump() for e in c.session._recorded_events])
 
     first = fake.connections[0]
     assert len(fake.connections) == 2  # one reconnect
@@ -162,6 +165,9 @@ async def test_forget_last_turn_reseeds_a_fresh_session_with_the_earlier_turns(
     ]
     assert not any(word in _all_text(second) for word in FORGOTTEN)
     assert context[:2] == ["I like tea", "Nice."] and not any(w in json.dumps(context) for w in FORGOTTEN)
+    # the session's own record follows: the history and the report built from its events
+    assert history[:2] == ["I like tea", "Nice."] and not any(w in json.dumps(history) for w in FORGOTTEN)
+    assert "I like tea" in report and not any(w in report for w in ("my secret is 42", "Noted."))
     assert log.last_received(0) < log.opened(1)
     assert "the user's previous turn" in _tool_outputs(first)[0]
 
