@@ -44,6 +44,7 @@ class SessionController:
         self.session: AgentSession | None = None
         self.on_persona_changed: list[Callable[[str], None]] = []
         self._pending: set[asyncio.Task[Any]] = set()  # deferred edits, releases
+        self.forgotten_ids: set[str] = set()  # every item forgotten so far
         self._forgets: set[asyncio.Task[Any]] = set()  # forgets waiting for their acknowledgement
         self._changing = asyncio.Lock()  # tools of one reply run concurrently: one change at a time
         self._hand_off: SessionAgent | None = None  # returned to livekit, not entered yet
@@ -269,6 +270,7 @@ class SessionController:
         in_history = forgetting.items_to_forget(session.history.items, scope, call_id, reply_ids)
         gone = [*in_history, *also]
         ids = {it.id for it in gone}
+        self.forgotten_ids |= ids
         session.history.items[:] = [it for it in session.history.items if it.id not in ids]
         call_ids = {c for it in gone if (c := getattr(it, "call_id", None))}
         lk_private.scrub_recorded_events(session, ids | call_ids, forgetting.spoken_texts(gone))

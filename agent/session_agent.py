@@ -16,6 +16,8 @@ from livekit.agents.llm import StopResponse
 
 from tools import build_session_tools
 
+from . import forgetting
+
 if TYPE_CHECKING:
     from .control import SessionController
 
@@ -74,6 +76,8 @@ class SessionAgent(Agent):
         # covers both the audio path and session.run (which skips on_user_turn_completed)
         if not await self.controller.may_reply(chat_ctx):
             return
+        # a forget applied while this turn waited for it: its context was taken before
+        chat_ctx = forgetting.without(chat_ctx, self.controller.forgotten_ids)
         async for chunk in Agent.default.llm_node(self, chat_ctx, tools, model_settings):
             yield chunk
 
