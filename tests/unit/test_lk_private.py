@@ -60,3 +60,51 @@ def test_private_names_are_used_only_in_lk_private(name: str) -> None:
     root = Path(__file__).parents[2]
     users = [p for d in ("agent", "tools", "prompts") for p in (root / d).rglob("*.py") if f".{name}" in p.read_text()]
     assert users == [root / "agent" / "lk_private.py"]
+
+
+async def test_scrub_drops_a_forgotten_turns_transcripts_however_they_arrived() -> None:
+    from livekit.agents.voice.events import ConversationItemAddedEvent, UserInputTranscribedEvent
+
+    session = AgentSession(vad=None)
+
+    def heard(text: str, final: bool = True, item_id: str | None = None) -> None:
+        session.emit("user_input_transcribed", UserInputTranscribedEvent(transcript=text, is_final=final, item_id=item_id))
+
+    def said(text: str, role: str = "user") -> llm.ChatMessage:
+        msg = llm.ChatMessage(role=role, content=[text])
+        session.emit("conversation_item_added", ConversationItemAddedEvent(item=msg))
+        return msg
+
+    heard("hello", final=False)
+    heard("hello there")
+    said("hello there")
+    said("Hi!", role="assistant")
+    # a speech-to-text pipeline: interim pieces (one misheard), then two final segments
+    heard("my pin", final=False)
+    heard("my pin is four", final=False)
+    heard("my pin is 4321.")
+    heard("Don't tell anyone.")
+    secret = said("my pin is 4321. Don't tell anyone.")
+    # a realtime provider: the transcript names its item
+    heard("also my card", final=False, item_id="item_card")
+    card = llm.ChatMessage(role="user", content=["also my card is 5555"], id="item_card")
+    heard("also my card is 5555", item_id="item_card")
+    session.emit("conversation_item_added", ConversationItemAddedEvent(item=card))
+
+    lk_private.scrub_recorded_events(session, {secret.id, card.id}, [])
+    left = repr([e.model_dump() for e in session._recorded_events])
+    assert "pin" not in left and "card" not in left and "four" not in left
+    assert left.count("hello there") == 2 and "Hi!" in left  # the kept turn, whole
+
+
+async def test_scrub_drops_the_tool_events_of_a_forgotten_call() -> None:
+    from livekit.agents.voice.events import ToolCallEnded, ToolCallStarted, ToolExecutionUpdatedEvent
+
+    session = AgentSession(vad=None)
+    for call_id in ("c_forgotten", "c_kept"):
+        fc = llm.FunctionCall(call_id=call_id, name="mark_user_away", arguments='{"reason": "pin 4321"}')
+        session.emit("tool_execution_updated", ToolExecutionUpdatedEvent(update=ToolCallStarted(function_call=fc)))
+        ended = ToolCallEnded(id=call_id, call_id=call_id, message="ok", status="done")
+        session.emit("tool_execution_updated", ToolExecutionUpdatedEvent(update=ended))
+    assert lk_private.scrub_recorded_events(session, {"c_forgotten"}, []) == 2
+    assert {e.update.call_id if hasattr(e.update, "call_id") else e.update.function_call.call_id for e in session._recorded_events} == {"c_kept"}
