@@ -169,7 +169,7 @@ class SessionController:
 
     async def mark_away(self, reason: str | None, minutes: float | None, ctx: RunContext) -> Outcome:
         already = self.away.requested
-        self.away.start(requested=True, minutes=minutes)
+        self.away.start(requested=True, minutes=minutes, call_id=ctx.function_call.call_id)
         subject = f" for about {minutes:g} minutes" if minutes else ""
         if already:
             return Outcome("already_away", subject or " the default length")
@@ -191,7 +191,7 @@ class SessionController:
         if last is None or last.type != "message" or last.role != "user":
             return True  # a tool's reply: never held back
         await self.settle()  # a new user turn waits for a forget still being applied
-        return self.away.allows_reply(last.text_content or "")
+        return self.away.allows_reply(last.text_content or "", turn=last.id)
 
     async def settle(self) -> None:
         """Wait until changes deferred past a reply have been applied."""

@@ -1,13 +1,49 @@
-"""mark_user_away: the state LiveKit listeners see, silence while away, and the way back."""
+"""mark_user_away: the state LiveKit listeners see, silence while away, and the way back.
+
+Nothing here measures time. Where a test must know that a hold's timer has had its
+chance to fire, it waits with ``past``: a timer created after the hold's, with a delay
+at least as long, always fires after it (asyncio runs timers in deadline order).
+"""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
+from typing import Any
 
 from agent.away import AwayPolicy
 from tests.scripted import ScriptedLLM, call
 
 FAST = AwayPolicy(default_hold_minutes=1, goodbye_after_minutes=1, seconds_per_minute=0.2)
+NO_GOODBYE = AwayPolicy(default_hold_minutes=1, goodbye_after_minutes=1000, seconds_per_minute=0.05)
+
+
+async def until(cond: Callable[[], bool], what: str = "condition", timeout: float = 5.0) -> None:
+    """Poll ``cond`` until true; a generous limit only turns a hang into a failure."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not cond():
+        assert loop.time() < deadline, f"{what} not met within {timeout}s"
+        await asyncio.sleep(0.005)
+
+
+async def past(policy: AwayPolicy, minutes: float) -> None:
+    """Return only after every hold timer armed before this call for at most
+    ``minutes`` has fired."""
+    await asyncio.sleep(minutes * policy.seconds_per_minute)
+
+
+def record_assistant(c: Any) -> list[str]:
+    said: list[str] = []
+    c.session.on(
+        "conversation_item_added",
+        lambda ev: getattr(ev.item, "role", None) == "assistant" and said.append(ev.item.text_content or ""),
+    )
+    return said
+
+
+def offline_reply(c: Any) -> str:
+    return c.ctl.library.render_block(c.ctl.persona_id, "offline_reply", **c.ctl.variables())
 
 
 async def test_away_then_side_talk_then_back(chat) -> None:
@@ -48,8 +84,7 @@ async def test_bad_minutes_leave_the_user_present() -> None:
 
 async def test_hold_ends_with_one_check_in_then_a_goodbye(chat) -> None:
     async with chat(away=FAST) as c:
-        said: list[str] = []
-        c.session.on("conversation_item_added", lambda ev: said.append(ev.item.text_content or ""))
+        said = record_assistant(c)
         closed = asyncio.Event()
         c.session.on("close", lambda _: closed.set())
         await c.say("brb")
@@ -58,24 +93,86 @@ async def test_hold_ends_with_one_check_in_then_a_goodbye(chat) -> None:
         assert said == [c.ctl.render("lines/away_checkin", requested=True), c.ctl.render("lines/away_goodbye")]
 
 
+async def test_the_check_in_waits_the_minutes_asked_for(chat) -> None:
+    policy = AwayPolicy(default_hold_minutes=1, goodbye_after_minutes=1000, seconds_per_minute=0.3)
+    async with chat(away=policy) as c:
+        said = record_assistant(c)
+        result = await c.say("give me five minutes")
+        result.expect.contains_function_call(name="mark_user_away", arguments={"minutes": 5})
+        said.clear()
+        # a hold of the default minute (or of any less than three) would have checked in by now
+        await past(policy, 2)
+        assert said == []
+        await until(lambda: said != [], "the check-in after five minutes")
+        assert said == [c.ctl.render("lines/away_checkin", requested=True)]
+
+
 async def test_coming_back_cancels_the_check_in(chat) -> None:
     async with chat(away=FAST) as c:
         await c.say("brb")
         await c.say("I'm back")
-        said: list[str] = []
-        c.session.on("conversation_item_added", lambda ev: said.append(ev.item.text_content or ""))
-        await asyncio.sleep(FAST.seconds_per_minute * 2.5)
+        assert not c.ctl.away.timer_pending
+        said = record_assistant(c)
+        await past(FAST, FAST.default_hold_minutes + FAST.goodbye_after_minutes)
         assert said == []
 
 
+async def test_closing_the_session_cancels_the_check_in_and_the_goodbye(chat) -> None:
+    async with chat(away=FAST) as c:
+        await c.say("brb")
+        assert c.ctl.away.timer_pending
+        spoken: list[str] = []
+        c.ctl.speak = spoken.append  # what a timer would say into the closed session
+        await c.session.aclose()
+        assert not c.ctl.away.timer_pending and not c.ctl.away.active
+        await past(FAST, FAST.default_hold_minutes + FAST.goodbye_after_minutes)
+        assert spoken == []
+
+
+async def test_a_check_in_due_while_the_return_is_judged_is_never_said(chat) -> None:
+    """The check-in timer fires while "I'm back" is between arriving and being judged:
+    the user hears one answer, the welcome, and no check-in after it."""
+    async with chat(away=NO_GOODBYE) as c:
+        await c.say("brb")
+        check_in_queued = asyncio.Event()
+        c.session.on("speech_created", lambda ev: ev.source == "say" and check_in_queued.set())
+        settle = c.ctl.settle
+
+        async def settle_once_the_check_in_is_queued() -> None:
+            await check_in_queued.wait()  # the return turn is held here, before its judgement
+            await settle()
+
+        c.ctl.settle = settle_once_the_check_in_is_queued
+        said = record_assistant(c)
+        back = await c.say("I'm back")
+        assert check_in_queued.is_set()
+        assert said == [c.ctl.render("lines/welcome_back")]
+        assert [e.item.text_content for e in back.events if e.type == "message"] == said
+        assert not c.ctl.away.active and not c.ctl.away.timer_pending
+
+
 async def test_automatic_away_gets_one_check_in_not_a_nag(chat) -> None:
-    async with chat(away=FAST, user_away_timeout=0.05) as c:
-        said: list[str] = []
-        c.session.on("conversation_item_added", lambda ev: said.append(ev.item.text_content or ""))
-        await asyncio.sleep(0.15)  # the timeout fires once; the check-in follows
+    async with chat(away=NO_GOODBYE, user_away_timeout=0.05) as c:
+        said = record_assistant(c)
+        check_in = c.ctl.render("lines/away_checkin", requested=False)
+        await until(lambda: said == [check_in], "the check-in")
         assert c.session.user_state == "away"
-        await asyncio.sleep(0.1)
-        assert said == [c.ctl.render("lines/away_checkin", requested=False)]
+        await asyncio.sleep(0.05 * 4)  # the away timeout is not re-armed while the user is away
+        assert said == [check_in]
+        assert c.session.user_state == "away"
+
+
+async def test_automatic_away_ends_when_the_user_types_and_their_words_get_a_reply(chat) -> None:
+    """No VAD, no transcript: the typed turn itself ends a noticed hold, and is answered
+    like any other (it is not a return phrase, so a hold that judged it would drop it)."""
+    async with chat(away=NO_GOODBYE, user_away_timeout=0.05) as c:
+        said = record_assistant(c)
+        await until(lambda: said == [c.ctl.render("lines/away_checkin", requested=False)], "the check-in")
+        away_events = len(c.events)
+        result = await c.say("what's the weather like tomorrow?")
+        reply = result.expect.next_event(type="message").event().item.text_content
+        assert reply == offline_reply(c)
+        assert c.events[away_events] == ("user_state_changed", ("away", "listening"))
 
 
 async def test_the_offline_model_welcomes_back_only_a_user_who_was_away(chat) -> None:
@@ -88,3 +185,24 @@ async def test_the_offline_model_welcomes_back_only_a_user_who_was_away(chat) ->
         assert back.expect.next_event(type="message").event().item.text_content == c.ctl.render("lines/welcome_back")
         again = await c.say("hello")
         assert again.expect.next_event(type="message").event().item.text_content == offline
+
+
+async def test_a_welcome_not_said_on_the_return_turn_is_never_said_later(chat) -> None:
+    """The return turn asks for a persona, so its reply is the switch line; the welcome
+    it did not say must not greet the next "hello"."""
+    async with chat() as c:
+        await c.say("brb")
+        back = await c.say("I'm back, talk to the pirate")
+        back.expect.contains_function_call(name="switch_persona", arguments={"persona": "pirate"})
+        assert c.session.user_state == "listening"
+        hello = await c.say("hello")
+        reply = hello.expect.next_event(type="message").event().item.text_content
+        assert reply == offline_reply(c) != c.ctl.render("lines/welcome_back")
+
+
+async def test_no_welcome_back_from_a_hold_the_user_never_asked_for(chat) -> None:
+    async with chat(away=NO_GOODBYE, user_away_timeout=0.05) as c:
+        said = record_assistant(c)
+        await until(lambda: said == [c.ctl.render("lines/away_checkin", requested=False)], "the check-in")
+        hello = await c.say("hello")
+        assert hello.expect.next_event(type="message").event().item.text_content == offline_reply(c)
