@@ -21,12 +21,29 @@ from .fake_gemini import FakeGeminiLive
 from .fake_openai import FakeOpenAIRealtime
 
 
+def fail_on_schema_violations(server: Any) -> None:
+    """Fail the test when ``server`` recorded messages that do not match the provider's own
+    schema (the OpenAI fakes check every message against the ``openai`` SDK's types)."""
+    failures = getattr(server, "failures", None)
+    if failures:
+        pytest.fail(f"{type(server).__name__} failed:\n" + "\n".join(failures), pytrace=False)
+    if server.schema_violations:
+        pytest.fail(
+            f"{type(server).__name__} recorded {len(server.schema_violations)} schema "
+            f"violation(s):\n{server.schema_report()}",
+            pytrace=False,
+        )
+
+
 @pytest.fixture
 async def fake_openai() -> AsyncIterator[FakeOpenAIRealtime]:
     """A started :class:`FakeOpenAIRealtime`; pass ``**fake_openai.model_kwargs()`` (or use
-    ``fake_openai.realtime_model(...)``) to point the OpenAI plugin at it."""
+    ``fake_openai.realtime_model(...)``) to point the OpenAI plugin at it. Every event both
+    ways is checked against the ``openai`` SDK's types: the test fails at teardown if any did
+    not match (see ``schema_violations``)."""
     async with FakeOpenAIRealtime() as server:
         yield server
+    fail_on_schema_violations(server)
 
 
 @pytest.fixture
@@ -180,6 +197,9 @@ async def until(cond: Any, timeout: float = 2.0, what: str = "condition") -> Non
 @pytest.fixture
 async def fake_chat() -> AsyncIterator[FakeChatCompletions]:
     """A started :class:`FakeChatCompletions`; point the pipeline provider at it with
-    ``fake_chat.env()`` (``LLM_BASE_URL``, ``LLM_API_KEY``) or use ``fake_chat.llm()``."""
+    ``fake_chat.env()`` (``LLM_BASE_URL``, ``LLM_API_KEY``) or use ``fake_chat.llm()``.
+    Requests and streamed chunks are checked against the ``openai`` SDK's types: the test
+    fails at teardown if any did not match (see ``schema_violations``)."""
     async with FakeChatCompletions() as server:
         yield server
+    fail_on_schema_violations(server)

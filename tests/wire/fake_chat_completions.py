@@ -27,8 +27,14 @@ The fake answers like the service in the ways a client can trip over:
 - ``validate=True`` (default) rejects, with a 400 and an OpenAI-style error body, what the
   service rejects: a missing ``model``/``messages``, a ``tool`` message that does not answer
   a preceding assistant ``tool_calls`` entry, and an assistant ``tool_calls`` entry not
-  answered by the tool messages that follow it. Rejected requests are recorded too (see
-  :attr:`rejections`).
+  answered by the tool messages that follow it, and a body that does not match the SDK's
+  request type (below). Rejected requests are recorded too (see :attr:`rejections`);
+- ``validate_schema=True`` (default) checks every request body against the ``openai`` SDK's
+  request TypedDict (``completion_create_params.CompletionCreateParamsStreaming``: required
+  keys, unknown keys, each message's shape for its role, tools, options) and every streamed
+  chunk it sends against ``ChatCompletionChunk`` (unknown fields included, see
+  ``schemas.py``); what fails is recorded in :attr:`schema_violations` (the ``fake_chat``
+  fixture fails the test at teardown).
 
 It is bounded: bodies over ``max_body_bytes`` get a 413, requests past ``max_requests`` a
 429, and it listens on 127.0.0.1 only and refuses any non-loopback peer.
@@ -47,6 +53,7 @@ from typing import Any
 from aiohttp import web
 
 from .loopback import LoopbackServer
+from .schemas import chat_completion_chunk_problems, chat_request_problems
 
 __all__ = [
     "FakeChatCompletions",
@@ -163,6 +170,7 @@ class FakeChatCompletions(LoopbackServer):
     Args:
         default_text: the reply when the script is empty.
         validate: reject malformed conversations with a 400, as the service does.
+        validate_schema: check requests and streamed chunks against the SDK's types.
         max_requests: answer 429 once this many requests have been served.
         max_body_bytes: answer 413 to larger bodies.
         response_delay: seconds to wait before streaming each reply.
@@ -175,6 +183,7 @@ class FakeChatCompletions(LoopbackServer):
         *,
         default_text: str = "OK.",
         validate: bool = True,
+        validate_schema: bool = True,
         max_requests: int = DEFAULT_MAX_REQUESTS,
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
         response_delay: float = 0.0,
@@ -182,6 +191,7 @@ class FakeChatCompletions(LoopbackServer):
         super().__init__(response_delay=response_delay)
         self.default_text = default_text
         self.validate = validate
+        self.validate_schema = validate_schema
         self.max_requests = max_requests
         self.max_body_bytes = max_body_bytes
         self.requests: list[dict[str, Any]] = []
@@ -291,6 +301,19 @@ class FakeChatCompletions(LoopbackServer):
             return self._reject(None, 400, "We could not parse the JSON body of your request.")
         if not isinstance(body, dict):
             return self._reject(None, 400, "the request body must be a JSON object")
+        if self.validate_schema:
+            # the SDK's request type: a body the SDK cannot express is one the service refuses
+            schema_problems = chat_request_problems(body)
+            self._record_violations(f"request #{len(self.requests) + len(self.rejections)}",
+                                    schema_problems)
+            if schema_problems and self.validate:
+                unknown = [p.split(":")[0][2:] for p in schema_problems
+                           if p.startswith("$.") and "unknown field" in p and "." not in p.split(":")[0][2:]]
+                if unknown:
+                    # the service's words for an unknown top-level key, with param and code
+                    # null (davidmigloz/langchain_dart#712, a 400 from api.openai.com)
+                    return self._reject(body, 400, f"Unrecognized request argument supplied: {unknown[0]}")
+                return self._reject(body, 400, "; ".join(schema_problems), code="invalid_request")
         if self.validate:
             problems = _problems(body)
             if problems:
@@ -322,9 +345,16 @@ class FakeChatCompletions(LoopbackServer):
         created = int(time.time())
         model = body.get("model", "")
 
+        sent = 0
+
         async def send(choices: list[dict[str, Any]], **extra: Any) -> None:
+            nonlocal sent
             chunk = {"id": completion_id, "object": "chat.completion.chunk", "created": created,
                      "model": model, "system_fingerprint": "fp_fake", "choices": choices, **extra}
+            if self.validate_schema:
+                self._record_violations(f"{completion_id} chunk #{sent}",
+                                        chat_completion_chunk_problems(chunk))
+            sent += 1
             await resp.write(f"data: {json.dumps(chunk)}\n\n".encode())
 
         def choice(delta: dict[str, Any], finish: str | None = None) -> list[dict[str, Any]]:

@@ -60,6 +60,9 @@ class LoopbackServer:
         self._ids = itertools.count(1)
         self._changed = asyncio.Event()
         self.port: int | None = None
+        self.schema_violations: list[str] = []
+        """messages (sent or received) that do not match the provider's own schema, one line
+        each; the wire fixtures fail the test at teardown when any were recorded"""
 
     # ---- lifecycle -------------------------------------------------------------------------
 
@@ -136,6 +139,16 @@ class LoopbackServer:
     def _progress(self) -> str:
         """What a timeout reports as recorded so far."""
         return ""
+
+    # ---- schema checks ---------------------------------------------------------------------
+
+    def _record_violations(self, where: str, problems: list[str]) -> None:
+        """Record the schema ``problems`` of one message (``where`` names it)."""
+        self.schema_violations.extend(f"{where}: {p}" for p in problems)
+
+    def schema_report(self) -> str:
+        """The recorded schema violations, one a line (empty when there are none)."""
+        return "\n".join(self.schema_violations)
 
     # ---- internals -------------------------------------------------------------------------
 
