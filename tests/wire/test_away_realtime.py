@@ -164,9 +164,10 @@ async def _openai_user_speaks(conn: Any, words: str, model_reply: str, *, transc
     await conn.send({"type": "input_audio_buffer.committed", "previous_item_id": previous, "item_id": user_item})
     user = {"id": user_item, "object": "realtime.item", "type": "message", "role": "user", "status": "completed",
             "content": [{"type": "input_audio", "transcript": None}]}  # fmt: skip
+    conn.items.append(user)  # the fake's own record of the conversation, as the service keeps it
     await conn.send({"type": "conversation.item.added", "previous_item_id": previous, "item": user})
     transcript = {"type": "conversation.item.input_audio_transcription.completed", "item_id": user_item,
-                  "content_index": 0, "transcript": words}  # fmt: skip
+                  "content_index": 0, "transcript": words, "usage": {"type": "duration", "seconds": 0.8}}  # fmt: skip
     if transcript_first:
         await conn.send(transcript)
     await _openai_server_response(conn, resp, reply_item, user_item, model_reply)
@@ -191,6 +192,7 @@ async def _openai_server_response(conn: Any, resp: str, item_id: str, previous: 
     await conn.send({"type": "response.output_text.done", **common, "text": text})
     await conn.send({"type": "response.content_part.done", **common, "part": {"type": "text", "text": text}})
     await conn.send({"type": "response.output_item.done", "response_id": resp, "output_index": 0, "item": done})
+    conn.items.append(done)
     await conn.send({"type": "conversation.item.done", "previous_item_id": previous, "item": done})
     await conn.send({"type": "response.done", "response": {**base, "status": "completed", "output": [done], "usage": usage}})
 
