@@ -50,9 +50,26 @@ async def fake_openai() -> AsyncIterator[FakeOpenAIRealtime]:
 async def fake_gemini() -> AsyncIterator[FakeGeminiLive]:
     """A started :class:`FakeGeminiLive` (TLS, self-signed); pass
     ``**fake_gemini.model_kwargs()`` (or use ``fake_gemini.realtime_model(...)``) to point
-    the Google plugin at it."""
+    the Google plugin at it.
+
+    Every message either way is checked against google-genai's ``LiveClientMessage`` /
+    ``LiveServerMessage`` (unknown fields forbidden): the test fails at teardown if any broke
+    the schema, so every Gemini wire test is also a schema test.
+    """
     async with FakeGeminiLive() as server:
         yield server
+    assert_gemini_schema_clean(server)
+
+
+def assert_gemini_schema_clean(server: FakeGeminiLive) -> None:
+    if server.schema_violations:
+        shown = "\n  ".join(server.schema_violations[:20])
+        more = len(server.schema_violations) - 20
+        pytest.fail(
+            f"Gemini Live messages broke google-genai's schema:\n  {shown}"
+            + (f"\n  ... and {more} more" if more > 0 else ""),
+            pytrace=False,
+        )
 
 
 # ------------------------------------------------------------------------------------------

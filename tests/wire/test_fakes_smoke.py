@@ -17,7 +17,7 @@ from livekit.agents import Agent, AgentSession, RunContext, function_tool, llm
 
 from tests.compat import timeout
 
-from .fake_gemini import FakeGeminiLive
+from .fake_gemini import TEXT_MODEL, FakeGeminiLive
 from .fake_openai import CANNOT_UPDATE_VOICE_MESSAGE, FakeOpenAIRealtime
 
 TEST_TIMEOUT = 10.0
@@ -237,9 +237,10 @@ async def test_openai_handoff_to_new_model_opens_fresh_session(
 
 
 def _text_model(server: FakeGeminiLive, **kwargs: Any) -> Any:
+    """TEXT output: a non-native-audio model (native-audio models refuse a TEXT setup)."""
     from google.genai import types
 
-    return server.realtime_model(modalities=[types.Modality.TEXT], **kwargs)
+    return server.realtime_model(model=TEXT_MODEL, modalities=[types.Modality.TEXT], **kwargs)
 
 
 async def test_gemini_function_call_round_trip(fake_gemini: FakeGeminiLive) -> None:
