@@ -332,3 +332,27 @@ async def test_a_refused_delete_is_reported_and_the_history_still_scrubbed(
     assert any("did not forget everything" in w and "item_delete_invalid_item_id" in w for w in warnings)
     # the model was asked to say the correction, word for word
     assert correction in json.dumps(conn.events("response.create")[-1])
+
+
+async def test_a_refused_session_update_leaves_everything_as_it_was(fake_openai: FakeOpenAIRealtime) -> None:
+    """The service refuses the switch's session.update (an error event, event_id null,
+    no session.updated): the old instructions stay in effect, the tool does not say
+    "Switched", and nothing that a frontend or the model reads has changed."""
+    async with controlled_session("openai", openai_env(fake_openai, modalities="text")) as c:
+        await c.say("hi")
+        before = c.agent.instructions
+        fake_openai.refuse_next_session_update(code="invalid_value", message="Invalid value for instructions.")
+        fake_openai.queue_function_call("switch_persona", {"persona": "pirate"})
+        fake_openai.queue_text("Sorry, I can't switch right now.")
+        result = await c.say("can I talk to the pirate?")
+        output = result.expect.contains_function_call_output().event().item
+        instructions_after = c.agent.instructions
+        await fake_openai.wait_for("session.update", count=len(fake_openai.events("session.update")))
+
+    (conn,) = fake_openai.connections
+    assert [e["error"]["code"] for e in conn.sent_events("error")] == ["invalid_value"]
+    assert output.is_error and "refused" in output.output and "nothing changed" in output.output
+    assert "Switched" not in output.output
+    assert c.ctl.persona_id == "assistant" and not [e for e in c.events if e[0] == "persona_changed"]
+    assert before == instructions_after == expected_instructions("openai")
+    assert conn.instructions == expected_instructions("openai")  # the service still holds the old
