@@ -29,6 +29,18 @@ async def _secret_turn(fake: FakeGeminiLive, c: Any) -> None:
     await c.say(SECRET)
 
 
+def _barge_in_as(c: Any, tool: str) -> None:
+    """The user talks over the agent the moment the controller's ``tool`` returns."""
+    method = getattr(c.ctl, tool)
+
+    async def barged_in(*args: Any, **kwargs: Any) -> Any:
+        outcome = await method(*args, **kwargs)
+        c.session.interrupt(force=True)
+        return outcome
+
+    setattr(c.ctl, tool, barged_in)
+
+
 def _outputs(result: Any) -> list[Any]:
     return [e.item for e in result.events if e.type == "function_call_output"]
 
@@ -66,14 +78,7 @@ async def test_a_barge_in_during_a_hand_off_changes_nothing(trust_fake_gemini: F
         await _secret_turn(fake, c)
         first_agent, instructions = c.agent, c.agent.instructions
         made_before = list(c.ctl.provider.made)
-        switch = c.ctl.switch_persona
-
-        async def barged_in(*args: Any, **kwargs: Any) -> Any:
-            outcome = await switch(*args, **kwargs)
-            c.session.interrupt(force=True)  # the user talks over the agent as the tool returns
-            return outcome
-
-        c.ctl.switch_persona = barged_in
+        _barge_in_as(c, "switch_persona")
         fake.queue_function_call("switch_persona", {"persona": "pirate"})
         fake.queue_text("(the model, after the interrupted tool call)")
         result = await c.say("can I talk to the pirate?")
@@ -96,14 +101,7 @@ async def test_a_forget_whose_hand_off_is_dropped_leaves_the_history_as_the_mode
         fake.queue_text("Nice.")
         await c.say("I like tea")
         await _secret_turn(fake, c)
-        forget = c.ctl.forget
-
-        async def barged_in(*args: Any, **kwargs: Any) -> Any:
-            outcome = await forget(*args, **kwargs)
-            c.session.interrupt(force=True)
-            return outcome
-
-        c.ctl.forget = barged_in
+        _barge_in_as(c, "forget")
         fake.queue_function_call("forget_conversation", {"scope": "last_turn"})
         fake.queue_text("(the model, after the interrupted tool call)")
         result = await c.say("forget what I just said")
