@@ -58,6 +58,8 @@ async def test_two_hand_offs_in_one_reply_apply_one_and_refuse_the_other(trust_f
         await until(lambda: c.agent is not first_agent and c.agent.entered.is_set(), what="hand-off")
         second = await fake.wait_for_connections(2)
         attributes = session_attributes(c.ctl, c.session)
+        # the model handed off from is closed now, not at the end of the session
+        await until(lambda: all(m is not first_agent.llm for m in c.ctl.provider.made), what="old model released")
 
     switch, forget = outputs["switch_persona"], outputs["forget_conversation"]
     # exactly one change was made, and it is the one the model was told about
