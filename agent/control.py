@@ -146,18 +146,18 @@ class SessionController:
     async def forget(self, scope: str, ctx: RunContext) -> Outcome:
         async with self._changing:
             call_id, context = ctx.function_call.call_id, self._agent().chat_ctx
-            reply_ids = {it.id for it in ctx.speech_handle.chat_items}
+            reply_ids = _reply_ids(ctx.speech_handle)
             if scope == "last_turn" and not forgetting.has_previous_turn(context.items, call_id, reply_ids):
                 return Outcome("nothing_to_forget")
             line = self.render("lines/forget", scope=scope)
             kept = forgetting.without(context, forgetting.items_to_forget(context.items, scope, call_id, reply_ids))
-            self._one_change_at_a_time("forgetting", hand_off=self.provider.realtime and not self.behaviour.context_live)
+            self._one_change_at_a_time("forgetting", hand_off=self.strategy.forget_hands_off)
             applied = self.strategy.forget(self, kept, line)
             in_place = applied.handoff is None
             if not in_place:
                 # the fresh session starts without the forgotten part; the history follows
                 # once the hand-off really happened
-                applied.handoff.on_entered = lambda: self._scrub_history(scope, call_id, {it.id for it in ctx.speech_handle.chat_items})
+                applied.handoff.on_entered = lambda: self._scrub_history(scope, call_id, _reply_ids(ctx.speech_handle))
                 self._expect_hand_off(applied.handoff, ctx.speech_handle)
             else:
                 task = asyncio.create_task(self._forget_after_reply(ctx.speech_handle, scope, call_id))
@@ -254,7 +254,7 @@ class SessionController:
         # the acknowledgement is generated from the old context and the tool call
         # lands after it: edit once that speech is over
         await _speech_done(handle)
-        reply_ids = {it.id for it in handle.chat_items}
+        reply_ids = _reply_ids(handle)
         refusals: list[str] = []
         try:
             forgotten, refusals = await self.strategy.apply_forget(self._agent(), scope, call_id, reply_ids)
@@ -306,3 +306,8 @@ async def _speech_done(handle: Any) -> None:
     done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
     handle.add_done_callback(lambda _: done.done() or done.set_result(None))
     await done
+
+
+def _reply_ids(handle: Any) -> set[str]:
+    """The items a reply added so far (the tool call, its output, the acknowledgement)."""
+    return {it.id for it in handle.chat_items}

@@ -49,6 +49,9 @@ class Strategy(Protocol):
         self, ctl: SessionController, agent: SessionAgent, persona: Any, instructions: str, line: str, carried: llm.ChatContext
     ) -> Applied: ...
 
+    forget_hands_off: bool
+    """Whether a forget needs a fresh session (the context cannot be edited in place)."""
+
     def forget(self, ctl: SessionController, kept: llm.ChatContext, line: str) -> Applied: ...
 
     async def apply_forget(
@@ -61,6 +64,8 @@ class Strategy(Protocol):
 
 class InPlace:
     """Pipeline and offline model: the prompt is rebuilt each turn and TTS voices swap freely."""
+
+    forget_hands_off = False
 
     async def switch_persona(self, ctl, agent, persona, instructions, line, carried) -> Applied:
         await agent.update_instructions(instructions)
@@ -129,8 +134,12 @@ class Realtime:
                 raise
         return Applied()
 
+    @property
+    def forget_hands_off(self) -> bool:
+        return not self.behaviour.context_live
+
     def forget(self, ctl, kept, line) -> Applied:
-        if self.behaviour.context_live:
+        if not self.forget_hands_off:
             return Applied()
         # a new model instance starts a new session: no resumption handle, only the kept turns
         return Applied(notes=(FORGET_RECONNECT_NOTE,), handoff=ctl.new_agent(chat_ctx=kept, entry_line=line))
@@ -141,9 +150,12 @@ class Realtime:
         # unless it is forgotten, or the plugin would delete it as missing
         local, remote = agent.chat_ctx, agent.realtime_llm_session.chat_ctx
         forgotten = forgetting.items_to_forget(local.items, scope, call_id, reply_ids)
-        ids = {it.id for it in forgotten} | {it.id for it in forgetting.items_to_forget(remote.items, scope, call_id, reply_ids)}
-        kept = forgetting.without(local, ids)
         local_ids = {it.id for it in local.items}
+        only_remote = [
+            it for it in forgetting.items_to_forget(remote.items, scope, call_id, reply_ids) if it.id not in local_ids
+        ]
+        ids = {it.id for it in (*forgotten, *only_remote)}
+        kept = forgetting.without(local, ids)
         for item in remote.items:
             if item.id not in local_ids and item.id not in ids:
                 kept.insert(item)
@@ -154,7 +166,7 @@ class Realtime:
             refusals = await answers.items_deleted(to_delete)
             if not answers.available:
                 await update
-        return forgotten + [it for it in remote.items if it.id in ids and it.id not in local_ids], refusals
+        return forgotten + only_remote, refusals
 
 
 def _log_late_failure(task: Any) -> None:
