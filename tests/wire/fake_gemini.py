@@ -65,7 +65,7 @@ import re
 import ssl
 import sys
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -858,29 +858,11 @@ class FakeGeminiLive(LoopbackWebSocketServer[GeminiConnection]):
     def sent_of(self, key: str) -> list[dict[str, Any]]:
         return [m for c in self.connections for m in c.sent_of(key)]
 
-    async def wait_for(
-        self,
-        kind: str,
-        *,
-        where: Callable[[dict[str, Any]], bool] | None = None,
-        count: int = 1,
-        timeout: float = 3.0,
-    ) -> dict[str, Any]:
-        """Wait until ``count`` client messages of ``kind`` matching ``where`` arrived
-        (over all connections); return the last one's body."""
-        return await self._wait_for_match(lambda: self.messages(kind), where, count, timeout, kind)
+    def _received_of(self, kind: str) -> list[dict[str, Any]]:
+        return self.messages(kind)  # wait_for: the bodies of client messages of a kind
 
-    async def wait_for_sent(
-        self,
-        key: str,
-        *,
-        where: Callable[[dict[str, Any]], bool] | None = None,
-        count: int = 1,
-        timeout: float = 3.0,
-    ) -> dict[str, Any]:
-        """Wait until the fake sent ``count`` server messages carrying ``key`` that match
-        ``where``; return the last one's body."""
-        return await self._wait_for_match(lambda: self.sent_of(key), where, count, timeout, key)
+    def _sent_of(self, kind: str) -> list[dict[str, Any]]:
+        return self.sent_of(kind)  # wait_for_sent: server messages carrying a key
 
     async def wait_idle(self, timeout: float = 3.0) -> None:
         """Wait until no connection is generating a model turn."""

@@ -51,7 +51,7 @@ import asyncio
 import contextlib
 import copy
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -788,31 +788,11 @@ class FakeOpenAIRealtime(LoopbackWebSocketServer[OpenAIConnection]):
     def sent_events(self, type: str | None = None) -> list[dict[str, Any]]:
         return [e for c in self.connections for e in c.sent_events(type)]
 
-    async def wait_for(
-        self,
-        type: str,
-        *,
-        where: Callable[[dict[str, Any]], bool] | None = None,
-        count: int = 1,
-        timeout: float = 3.0,
-    ) -> dict[str, Any]:
-        """Wait until ``count`` client events of ``type`` (matching ``where``) arrived;
-        return the last one."""
-        return await self._wait_for_match(lambda: self.events(type), where, count, timeout, type)
+    def _received_of(self, kind: str) -> list[dict[str, Any]]:
+        return self.events(kind)  # wait_for: client events of a type
 
-    async def wait_for_sent(
-        self,
-        type: str,
-        *,
-        where: Callable[[dict[str, Any]], bool] | None = None,
-        count: int = 1,
-        timeout: float = 3.0,
-    ) -> dict[str, Any]:
-        """Wait until ``count`` server events of ``type`` (matching ``where``) were sent;
-        return the last one."""
-        return await self._wait_for_match(
-            lambda: self.sent_events(type), where, count, timeout, f"sent {type}"
-        )
+    def _sent_of(self, kind: str) -> list[dict[str, Any]]:
+        return self.sent_events(kind)  # wait_for_sent: server events of a type
 
     def _progress(self) -> str:
         return f"received: {[e.get('type') for e in self.received]}"

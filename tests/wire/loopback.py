@@ -248,6 +248,38 @@ class LoopbackWebSocketServer(LoopbackServer, Generic[ConnT]):
         )
         return self._ready_connections()[n - 1]
 
+    async def wait_for(
+        self,
+        kind: str,
+        *,
+        where: Callable[[dict[str, Any]], bool] | None = None,
+        count: int = 1,
+        timeout: float = 3.0,
+    ) -> dict[str, Any]:
+        """Wait until ``count`` client messages of ``kind`` (matching ``where``) arrived, over
+        all connections; return the last one (as ``_received_of`` gives it)."""
+        return await self._wait_for_match(lambda: self._received_of(kind), where, count, timeout, kind)
+
+    async def wait_for_sent(
+        self,
+        kind: str,
+        *,
+        where: Callable[[dict[str, Any]], bool] | None = None,
+        count: int = 1,
+        timeout: float = 3.0,
+    ) -> dict[str, Any]:
+        """Wait until the fake sent ``count`` server messages of ``kind`` (matching ``where``);
+        return the last one (as ``_sent_of`` gives it)."""
+        return await self._wait_for_match(lambda: self._sent_of(kind), where, count, timeout, f"sent {kind}")
+
+    def _received_of(self, kind: str) -> list[dict[str, Any]]:
+        """The client messages of ``kind`` over all connections, in order."""
+        raise NotImplementedError
+
+    def _sent_of(self, kind: str) -> list[dict[str, Any]]:
+        """The server messages of ``kind`` over all connections, in order."""
+        raise NotImplementedError
+
     async def _serve_conn(self, ws: ServerConnection) -> None:
         conn = self.connection_class(self, ws, len(self.connections))
         self.connections.append(conn)
