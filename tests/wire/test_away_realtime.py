@@ -68,16 +68,17 @@ async def _gemini_user_speaks(conn: Any, words: str, model_reply: str) -> None:
     await _gemini_model_answers(conn, model_reply)
 
 
-async def _gemini_side_talk_and_back(fake: FakeGeminiLive, c: Any, ack: list[str]) -> None:
-    """Side-talk gets no reply and the user stays away; "I'm back" gets one answer."""
+async def _side_talk_and_back(fake: Any, c: Any, ack: list[str], user_speaks: Any) -> None:
+    """Side-talk gets no reply and the user stays away; "I'm back" gets one answer.
+    ``user_speaks(conn, words, model_reply)``: the provider's way of hearing the user."""
     speeches = _speeches(c)
-    await _gemini_user_speaks(fake.last, "did you see the game last night", "I did, what a match!")
+    await user_speaks(fake.last, "did you see the game last night", "I did, what a match!")
     await until(lambda: "did you see the game last night" in _user_texts(c), what="side-talk transcribed")
     await until(lambda: speeches and all(s.done() for s in speeches), what="the model's reply played or stopped")
     await until(lambda: c.session.user_state == "away", what="still away")
 
     fake.queue_text("Welcome back!")
-    await _gemini_user_speaks(fake.last, "I'm back", "Oh hi.")
+    await user_speaks(fake.last, "I'm back", "Oh hi.")
     await until(lambda: "Welcome back!" in _heard(c), what="the agent picks up")
     assert c.session.user_state != "away"
 
@@ -94,7 +95,7 @@ async def test_away_side_talk_and_back_on_gemini(trust_fake_gemini: FakeGeminiLi
         await c.say("give me five minutes")
         assert _heard(c) == ["Take your time."]  # the tool's own reply is not held back
         assert c.session.user_state == "away"
-        await _gemini_side_talk_and_back(fake, c, ["Take your time."])
+        await _side_talk_and_back(fake, c, ["Take your time."], _gemini_user_speaks)
 
 
 async def test_on_gemini_only_the_tool_own_reply_is_let_through(trust_fake_gemini: FakeGeminiLive) -> None:
@@ -108,7 +109,7 @@ async def test_on_gemini_only_the_tool_own_reply_is_let_through(trust_fake_gemin
         await fake.last.send({"toolCall": {"functionCalls": [{"id": "fc-brb", "name": "mark_user_away", "args": {}}]}})
         await fake.wait_for("toolResponse")
         assert c.session.user_state == "away"
-        await _gemini_side_talk_and_back(fake, c, [])
+        await _side_talk_and_back(fake, c, [], _gemini_user_speaks)
 
 
 async def test_on_gemini_a_check_in_due_while_the_user_is_coming_back_is_never_said(
@@ -209,21 +210,7 @@ async def _openai_away(fake: FakeOpenAIRealtime, c: Any) -> None:
 async def test_away_side_talk_and_back_on_openai(fake_openai: FakeOpenAIRealtime) -> None:
     async with controlled_session("openai", openai_env(fake_openai, modalities="text")) as c:
         await _openai_away(fake_openai, c)
-
-        speeches = _speeches(c)
-        await _openai_user_speaks(fake_openai.last, "did you see the game last night", "I did, what a match!")
-        await until(lambda: "did you see the game last night" in _user_texts(c), what="side-talk transcribed")
-        await until(lambda: speeches and all(s.done() for s in speeches), what="the model's reply played or stopped")
-        await until(lambda: c.session.user_state == "away", what="still away")
-
-        fake_openai.queue_text("Welcome back!")
-        await _openai_user_speaks(fake_openai.last, "I'm back", "Oh hi.")
-        await until(lambda: "Welcome back!" in _heard(c), what="the agent picks up")
-        assert c.session.user_state != "away"
-
-        fake_openai.queue_text("It was.")
-        await c.say("what a game, right?")
-        assert _heard(c) == ["Take your time.", "Welcome back!", "It was."]
+        await _side_talk_and_back(fake_openai, c, ["Take your time."], _openai_user_speaks)
 
 
 async def test_on_openai_a_return_heard_before_the_model_answers_gets_one_answer(
