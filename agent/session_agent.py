@@ -76,8 +76,9 @@ class SessionAgent(Agent):
         # covers both the audio path and session.run (which skips on_user_turn_completed)
         if not await self.controller.may_reply(chat_ctx):
             return
-        # a forget applied while this turn waited for it: its context was taken before
-        chat_ctx = forgetting.without(chat_ctx, self.controller.forgotten_ids)
+        if self.controller.forgotten_ids:
+            # a forget applied while this turn waited for it: its context was taken before
+            chat_ctx = forgetting.without(chat_ctx, self.controller.forgotten_ids)
         async for chunk in Agent.default.llm_node(self, chat_ctx, tools, model_settings):
             yield chunk
 
