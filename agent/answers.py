@@ -87,7 +87,8 @@ class ServerAnswers:
         if not self.available:
             return []
         waiting, refusals = set(item_ids), []
-        while waiting and len(refusals) < len(item_ids):
+        # an error names no item (event_id null): each one answers for one of those waiting
+        while len(waiting) > len(refusals):
             event = await self._next(timeout)
             if event is None:
                 refusals.append(f"no answer within {timeout:g} s for {len(waiting)} item(s)")

@@ -8,6 +8,7 @@ with the tool call, and the assertions are on what the fake server received.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -320,11 +321,15 @@ async def test_a_refused_delete_is_reported_and_the_history_still_scrubbed(
         fake_openai.queue_text(correction)
         await c.say("forget what I just said")
         await until(lambda: correction in c.history_texts(), what="the correction")
+        # not stalled: the plugin's own wait for that delete (5 s) is still running
+        plugin_waits = [t for t in asyncio.all_tasks() if "update_chat_ctx" in repr(t.get_coro())]
         report = repr([e.model_dump() for e in c.session._recorded_events])
         history = c.history_texts()
 
     errors = [e["error"]["code"] for e in fake_openai.sent_events("error")]
     assert errors == ["item_delete_invalid_item_id"]
+    assert errors[0] and fake_openai.sent_events("error")[0]["error"]["event_id"] is None
+    assert [t for t in plugin_waits if not t.done()]
     assert "my secret is 42" not in history and "Noted." not in history
     assert "my secret is 42" not in report
     assert history[:2] == ["I like tea", "Nice."]
