@@ -1,2 +1,3 @@
-"""Mechanism: the LiveKit agent, how session changes are applied on each provider,
-session wiring, the offline model and the command line."""
+"""The agent: the mechanism (``session/``), the offline default (``offline/``), which
+models a session runs on (``providers``) and the ways in (``chat``, ``worker``,
+``prompts_cli``, ``__main__``)."""

@@ -17,7 +17,7 @@ from livekit.agents import AgentSession, llm
 
 import prompts
 
-from .control import SessionController
+from .session.control import SessionController
 from .providers import Provider, choose_provider, load_env
 
 COMMANDS = ("/context", "/history", "/persona", "/state", "/quit")

@@ -17,9 +17,9 @@ from typing import Any
 
 from livekit.agents import llm, tts
 
-from .capabilities import Behaviour, behaviour_for
-from .offline import OfflineLLM
-from .router import Router
+from .session.capabilities import Behaviour, behaviour_for
+from .offline.model import OfflineLLM
+from .offline.router import Router
 
 PROVIDERS = ("offline", "pipeline", "openai", "google")
 

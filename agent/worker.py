@@ -13,7 +13,7 @@ from livekit.agents import AgentServer, AgentSession, JobContext, cli
 
 import prompts
 
-from .control import SessionController
+from .session.control import SessionController
 from .providers import Provider, choose_provider, load_env
 
 logger = logging.getLogger("agent")

@@ -18,7 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from livekit.agents import Agent, AgentSession  # noqa: E402
 
 import prompts  # noqa: E402
-from agent.control import SessionController  # noqa: E402
+from agent.session.control import SessionController  # noqa: E402
 from tests.harness import ScriptedProvider  # noqa: E402
 from tests.scripted import ScriptedLLM  # noqa: E402
 

@@ -13,8 +13,8 @@ from typing import Any
 from livekit.agents import AgentSession, llm
 
 import prompts
-from agent.away import AwayPolicy
-from agent.control import SessionController
+from agent.session.away import AwayPolicy
+from agent.session.control import SessionController
 from agent.providers import Provider
 from tests.compat import timeout
 

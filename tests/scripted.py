@@ -11,7 +11,7 @@ from typing import Any
 from livekit.agents import llm
 from livekit.agents.types import DEFAULT_API_CONNECT_OPTIONS, APIConnectOptions
 
-from agent.lk_private import ChunkStream
+from agent.session.lk_private import ChunkStream
 
 
 def call(name: str, **arguments: Any) -> llm.FunctionToolCall:

@@ -11,7 +11,7 @@ import asyncio
 from collections.abc import Callable
 from typing import Any
 
-from agent.away import AwayPolicy
+from agent.session.away import AwayPolicy
 from tests.scripted import ScriptedLLM, call
 
 FAST = AwayPolicy(default_hold_minutes=1, goodbye_after_minutes=1, seconds_per_minute=0.2)

@@ -8,7 +8,7 @@ import pytest
 from livekit.agents import AgentSession
 
 import prompts
-from agent.control import SessionController
+from agent.session.control import SessionController
 from agent.providers import Provider
 
 

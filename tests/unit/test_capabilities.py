@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from agent.capabilities import KNOWN, behaviour_for
+from agent.session.capabilities import KNOWN, behaviour_for
 from agent.providers import ConfigError, Provider, choose_provider, read_env_file
-from agent.strategies import InPlace, Realtime, strategy_for
+from agent.session.strategies import InPlace, Realtime, strategy_for
 
 
 def test_gemini_never_claims_live_instructions_or_context() -> None:

@@ -6,7 +6,7 @@ import time
 
 from livekit.agents import llm
 
-from agent.forgetting import has_previous_turn, items_to_forget, spoken_texts, without
+from agent.session.forgetting import has_previous_turn, items_to_forget, spoken_texts, without
 
 
 def _texts(ctx: llm.ChatContext) -> list[tuple[str, str | None]]:

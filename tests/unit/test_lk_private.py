@@ -1,4 +1,4 @@
-"""Fails loudly when a livekit upgrade changes a private name agent/lk_private.py relies on."""
+"""Fails loudly when a livekit upgrade changes a private name agent/session/lk_private.py relies on."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 from livekit.agents import AgentSession, llm
 from livekit.agents.voice.run_result import RunResult
 
-from agent import lk_private
+from agent.session import lk_private
 
 
 def test_update_user_state_still_takes_a_state() -> None:
@@ -59,7 +59,7 @@ def test_private_names_are_used_only_in_lk_private(name: str) -> None:
 
     root = Path(__file__).parents[2]
     users = [p for d in ("agent", "tools", "prompts") for p in (root / d).rglob("*.py") if f".{name}" in p.read_text()]
-    assert users == [root / "agent" / "lk_private.py"]
+    assert users == [root / "agent" / "session" / "lk_private.py"]
 
 
 async def test_scrub_drops_a_forgotten_turns_transcripts_however_they_arrived() -> None:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from livekit.agents import llm
 
-from agent.offline import OfflineLLM
-from agent.router import Router
+from agent.offline.model import OfflineLLM
+from agent.offline.router import Router
 from tools.session_tools import Outcome, tell_model
 
 ROUTER = Router({"mark_user_away": {"alone": ["brb"]}}, {})

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from agent.router import Intent, Router
+from agent.offline.router import Intent, Router
 
 TRIGGERS = yaml.safe_load((Path(__file__).parents[2] / "prompts" / "triggers.yaml").read_text())
 ALIASES = {"assistant": "assistant", "pirate": "pirate", "captain": "pirate", "tutor": "tutor", "teacher": "tutor"}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import prompts
-from agent.control import SessionController
+from agent.session.control import SessionController
 from agent.providers import Provider
 from tools import PersonaChoice, build_session_tools
 

@@ -23,7 +23,7 @@ from typing import Any
 import livekit.plugins.openai  # noqa: F401  (imported at collection, not inside a test)
 from livekit.plugins import google  # noqa: F401
 
-from agent.away import AwayPolicy
+from agent.session.away import AwayPolicy
 from agent.providers import Provider
 from tests.harness import start_chat
 from tests.wire.conftest import controlled_session, gemini_env, openai_env, until

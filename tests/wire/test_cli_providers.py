@@ -26,7 +26,7 @@ from livekit.agents import AgentServer
 
 import prompts
 from agent import worker
-from agent.control import SessionController
+from agent.session.control import SessionController
 from agent.providers import Provider
 from agent.worker import ATTR_PERSONA, ATTR_USER_STATE, session_attributes
 

@@ -19,7 +19,7 @@ import livekit.plugins.openai  # noqa: F401  (imported at collection: 2-3 s, not
 import pytest
 
 import prompts
-from agent.control import SessionController
+from agent.session.control import SessionController
 from agent.providers import Provider
 
 from tests.harness import start_chat

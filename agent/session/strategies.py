@@ -26,7 +26,7 @@ from .capabilities import Behaviour
 
 if TYPE_CHECKING:
     from .control import SessionController
-    from .providers import Provider
+    from ..providers import Provider
     from .session_agent import SessionAgent
 
 logger = logging.getLogger("agent")

@@ -16,8 +16,8 @@ from tools import Outcome, PersonaChoice
 
 from . import forgetting, lk_private
 from .away import AwayHold, AwayPolicy
-from .providers import Provider
-from .router import Router
+from ..providers import Provider
+from ..offline.router import Router
 from .session_agent import SessionAgent
 from .strategies import strategy_for
 

@@ -17,8 +17,8 @@ from livekit.agents.types import DEFAULT_API_CONNECT_OPTIONS, NOT_GIVEN, APIConn
 
 from tools.session_tools import DO_NOT_REPLY, SAY_PREFIX
 
-from .forgetting import last_exchanged
-from .lk_private import ChunkStream
+from ..session.forgetting import last_exchanged
+from ..session.lk_private import ChunkStream
 from .router import Router
 
 _SAY = re.compile(re.escape(SAY_PREFIX) + r'\s*"(.*)"\s*$', re.S)
