@@ -17,9 +17,11 @@ from typing import Any
 
 from livekit.agents import llm, tts
 
-from .session.capabilities import Behaviour, behaviour_for
+import prompts
+
 from .offline.model import OfflineLLM
 from .offline.router import Router
+from .session.capabilities import Behaviour, behaviour_for
 
 PROVIDERS = ("offline", "pipeline", "openai", "google")
 
@@ -74,6 +76,7 @@ class Provider:
     env: Mapping[str, str] = field(repr=False)
     offline_hooks: tuple[Callable[[], Router], Callable[[], str]] | None = field(default=None, repr=False)
     made: list[Any] = field(default_factory=list, init=False, repr=False)  # closed by aclose()
+    _router: tuple[Any, Router] | None = field(default=None, init=False, repr=False)
 
     @property
     def realtime(self) -> bool:
@@ -90,6 +93,16 @@ class Provider:
     def behaviour(self) -> Behaviour:
         # a realtime model reports its own capabilities; building one opens no connection
         return behaviour_for(self.name, self.model_for({}) if self.realtime else None)
+
+    def understanding(self, library: prompts.PromptLibrary) -> Router:
+        """The router over the library's trigger phrases and persona aliases; rebuilt
+        only when the library reloads them."""
+        triggers, personas = library.triggers(), tuple(library.personas().values())
+        key = (id(triggers), personas)
+        if self._router is None or self._router[0] != key:
+            aliases = {word: p.id for p in personas for word in (p.id, p.name, *p.aliases)}
+            self._router = (key, Router(triggers, aliases))
+        return self._router[1]
 
     def model_for(self, voices: Mapping[str, str]) -> llm.LLM | llm.RealtimeModel:
         model = self._build_model(voices)

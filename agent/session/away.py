@@ -25,14 +25,29 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from livekit.agents import AgentSession
 
-from . import lk_private
+import prompts
 
-if TYPE_CHECKING:
-    from .control import SessionController
+from . import lk_private
+from .model_source import Understanding
+
+
+class Controller(Protocol):
+    """What the hold needs from the session controller."""
+
+    library: prompts.PromptLibrary
+    persona_id: str
+
+    def router(self) -> Understanding: ...
+
+    def render(self, name: str, persona_id: str | None = None, **extra: Any) -> str: ...
+
+    def speak(self, text: str) -> Any: ...
+
+    def require_session(self) -> AgentSession: ...
 
 
 @dataclass
@@ -55,7 +70,7 @@ class _Hold:
 
 
 class AwayHold:
-    def __init__(self, ctl: SessionController, policy: AwayPolicy) -> None:
+    def __init__(self, ctl: Controller, policy: AwayPolicy) -> None:
         self.ctl = ctl
         self.policy = policy
         self._hold: _Hold | None = None

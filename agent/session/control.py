@@ -16,8 +16,7 @@ from tools import Outcome, PersonaChoice
 
 from . import forgetting, lk_private
 from .away import AwayHold, AwayPolicy
-from ..providers import Provider
-from ..offline.router import Router
+from .model_source import ModelSource, Understanding
 from .session_agent import SessionAgent
 from .strategies import strategy_for
 
@@ -28,7 +27,7 @@ class SessionController:
     def __init__(
         self,
         library: prompts.PromptLibrary,
-        provider: Provider,
+        provider: ModelSource,
         *,
         persona: str = "assistant",
         user_name: str | None = None,
@@ -49,7 +48,6 @@ class SessionController:
         self._changing = asyncio.Lock()  # tools of one reply run concurrently: one change at a time
         self._hand_off: SessionAgent | None = None  # returned to livekit, not entered yet
         self._active: SessionAgent | None = None  # the agent that entered last
-        self._router: tuple[Any, Router] | None = None
         if provider.name == "offline" and provider.offline_hooks is None:
             provider.offline_hooks = (self.router, self.offline_line)
         self.behaviour = provider.behaviour
@@ -80,14 +78,8 @@ class SessionController:
             return self.render("lines/welcome_back")
         return self.library.render_block(self.persona_id, "offline_reply", **self.variables())
 
-    def router(self) -> Router:
-        # rebuilt only when the library reloads its triggers or personas
-        triggers, personas = self.library.triggers(), tuple(self.library.personas().values())
-        key = (id(triggers), personas)
-        if self._router is None or self._router[0] != key:
-            aliases = {word: p.id for p in personas for word in (p.id, p.name, *p.aliases)}
-            self._router = (key, Router(triggers, aliases))
-        return self._router[1]
+    def router(self) -> Understanding:
+        return self.provider.understanding(self.library)
 
     def persona_choices(self) -> list[PersonaChoice]:
         return [PersonaChoice(p.id, p.name, p.description) for p in self.library.personas().values()]

@@ -9,23 +9,32 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from livekit.agents import Agent, ModelSettings, llm
 from livekit.agents.llm import StopResponse
 
-from tools import build_session_tools
+from tools import SessionControl, build_session_tools
 
 from . import forgetting
 
-if TYPE_CHECKING:
-    from .control import SessionController
+
+class Controller(SessionControl, Protocol):
+    """What the agent needs from the session controller, besides the tools' side."""
+
+    forgotten_ids: set[str]
+
+    def entered(self, agent: SessionAgent) -> None: ...
+
+    def speak(self, text: str) -> Any: ...
+
+    async def may_reply(self, chat_ctx: llm.ChatContext) -> bool: ...
 
 
 class SessionAgent(Agent):
     def __init__(
         self,
-        controller: SessionController,
+        controller: Controller,
         *,
         persona_id: str,
         instructions: str,

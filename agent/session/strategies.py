@@ -16,7 +16,7 @@ import asyncio
 import logging
 from collections.abc import Collection
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 from livekit.agents import llm
 
@@ -24,10 +24,18 @@ from . import forgetting
 from .answers import Refused, ServerAnswers
 from .capabilities import Behaviour
 
-if TYPE_CHECKING:
-    from .control import SessionController
-    from ..providers import Provider
-    from .session_agent import SessionAgent
+from .model_source import ModelSource
+from .session_agent import SessionAgent
+
+
+class Controller(Protocol):
+    """What a strategy needs from the session controller."""
+
+    provider: ModelSource
+
+    def new_agent(
+        self, *, persona_id: str | None = None, chat_ctx: llm.ChatContext | None = None, entry_line: str = ""
+    ) -> SessionAgent: ...
 
 logger = logging.getLogger("agent")
 
@@ -46,13 +54,13 @@ class Applied:
 
 class Strategy(Protocol):
     async def switch_persona(
-        self, ctl: SessionController, agent: SessionAgent, persona: Any, instructions: str, line: str, carried: llm.ChatContext
+        self, ctl: Controller, agent: SessionAgent, persona: Any, instructions: str, line: str, carried: llm.ChatContext
     ) -> Applied: ...
 
     forget_hands_off: bool
     """Whether a forget needs a fresh session (the context cannot be edited in place)."""
 
-    def forget(self, ctl: SessionController, kept: llm.ChatContext, line: str) -> Applied: ...
+    def forget(self, ctl: Controller, kept: llm.ChatContext, line: str) -> Applied: ...
 
     async def apply_forget(
         self, agent: SessionAgent, scope: str, call_id: str, reply_ids: Collection[str]
@@ -85,7 +93,7 @@ class InPlace:
 class Realtime:
     """A realtime model: live updates where the provider applies them, a fresh session otherwise."""
 
-    def __init__(self, provider: Provider, behaviour: Behaviour) -> None:
+    def __init__(self, provider: ModelSource, behaviour: Behaviour) -> None:
         self.provider = provider
         self.behaviour = behaviour
 
@@ -175,5 +183,5 @@ def _log_late_failure(task: Any) -> None:
         logger.debug("chat context update ended with: %s", e)
 
 
-def strategy_for(provider: Provider, behaviour: Behaviour) -> Strategy:
+def strategy_for(provider: ModelSource, behaviour: Behaviour) -> Strategy:
     return Realtime(provider, behaviour) if provider.realtime else InPlace()

@@ -1,0 +1,42 @@
+"""What the mechanism needs from a provider (``agent/providers.py`` builds the real
+one): a Protocol, so the mechanism never imports the way it is built."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, Protocol
+
+from livekit.agents import llm, tts
+
+import prompts
+
+from .capabilities import Behaviour
+
+
+class Understanding(Protocol):
+    """Reads the user's words: which tool they asked for, and whether they are back."""
+
+    def route(self, text: str) -> Any: ...
+
+    def is_return(self, text: str, addressed_as: Iterable[str] = ()) -> bool: ...
+
+
+class ModelSource(Protocol):
+    name: str
+    offline_hooks: tuple[Callable[[], Understanding], Callable[[], str]] | None
+
+    @property
+    def realtime(self) -> bool: ...
+
+    @property
+    def behaviour(self) -> Behaviour: ...
+
+    def model_for(self, voices: Mapping[str, str]) -> llm.LLM | llm.RealtimeModel:
+        """A new model each call: a fresh RealtimeModel is a fresh realtime session."""
+        ...
+
+    def tts_for(self, voices: Mapping[str, str]) -> tts.TTS | None: ...
+
+    def understanding(self, library: prompts.PromptLibrary) -> Understanding: ...
+
+    async def release(self, *made: Any) -> None: ...
