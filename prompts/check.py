@@ -41,6 +41,7 @@ from .library import (
 LINE_SAMPLES: dict[str, list[Any]] = {
     "previous": [None],  # filled with another persona
     "scope": ["last_turn", "everything"],
+    "about": [None, "your card number"],
     "minutes": [None, 5, 0.5],
     "requested": [True, False],
 }

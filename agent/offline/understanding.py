@@ -188,7 +188,7 @@ class Understanding:
         for n in (2, 1):
             said = "".join(ws[i : i + n])
             if i + n <= len(ws) and len(said) >= 4:
-                pool = [a for a in names if not exact or n == 1 or a in self.two_word]
+                pool = [a for a in names if abs(len(a) - len(said)) <= 2 and (not exact or n == 1 or a in self.two_word)]
                 if close := difflib.get_close_matches(said, pool, n=1, cutoff=0.7):
                     return names[close[0]], i + n
             if n == 2 and exact:
