@@ -53,7 +53,7 @@ async def test_every_turn_that_mentions_it_goes_with_its_reply() -> None:
         result = await c.say("forget what I said about my sister")
         output = result.expect.contains_function_call_output().event().item.output
         await c.say("what do you know?")
-        last_request = [m.text_content for m in model.seen[-1].messages()]
+        last_request = [m.text_content for m in model.seen[-1].messages() if m.role in ("user", "assistant")]
 
     assert "turns 2 and 4 of 4" in output
     kept = ["I like sailing.", "Nice.", "I have an exam tomorrow.", "Good luck."]

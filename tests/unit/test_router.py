@@ -170,3 +170,14 @@ def test_an_example_an_author_adds_is_understood_at_once() -> None:
     assert Understanding(TRIGGERS, ALIASES).route(line) is None
     taught = Understanding(TRIGGERS, ALIASES, [Example(line, "mark_user_away", {})])
     assert taught.route(line) == Intent("mark_user_away", {}) and taught.route("splice the mainbrace please") == Intent("mark_user_away", {})
+
+
+def test_an_example_must_be_closer_to_forget_everything_than_to_forget_a_turn() -> None:
+    from prompts import Example
+
+    taught = Understanding({}, {}, [Example("wipe the slate clean", "forget_conversation", {"scope": "everything"}),
+                                    Example("wipe the last line", "forget_conversation", {"scope": "last_turn"})])  # fmt: skip
+    # four of five words alike: close enough for a turn, not for everything
+    assert taught.route("wipe the last line tomorrow") == Intent("forget_conversation", {"scope": "last_turn"})
+    assert taught.route("wipe the slate clean tomorrow") is None
+    assert taught.route("wipe the slate clean") == Intent("forget_conversation", {"scope": "everything"})
