@@ -20,7 +20,7 @@ from livekit.agents import llm, tts
 import prompts
 
 from .offline.model import OfflineLLM
-from .offline.router import Router
+from .offline.understanding import Understanding
 from .session.capabilities import Behaviour, behaviour_for
 
 PROVIDERS = ("offline", "pipeline", "openai", "google")
@@ -74,9 +74,9 @@ class Provider:
 
     name: str
     env: Mapping[str, str] = field(repr=False)
-    offline_hooks: tuple[Callable[[], Router], Callable[[], str]] | None = field(default=None, repr=False)
+    offline_hooks: tuple[Callable[[], Understanding], Callable[[], str]] | None = field(default=None, repr=False)
     made: list[Any] = field(default_factory=list, init=False, repr=False)  # closed by aclose()
-    _router: tuple[Any, Router] | None = field(default=None, init=False, repr=False)
+    _router: tuple[Any, Understanding] | None = field(default=None, init=False, repr=False)
 
     @property
     def realtime(self) -> bool:
@@ -94,14 +94,14 @@ class Provider:
         # a realtime model reports its own capabilities; building one opens no connection
         return behaviour_for(self.name, self.model_for({}) if self.realtime else None)
 
-    def understanding(self, library: prompts.PromptLibrary) -> Router:
-        """The router over the library's trigger phrases and persona aliases; rebuilt
-        only when the library reloads them."""
+    def understanding(self, library: prompts.PromptLibrary) -> Understanding:
+        """The offline understanding over the library's trigger phrases, intent examples
+        and persona aliases; rebuilt (in about 10 ms) only when the library reloads them."""
         triggers, personas = library.triggers(), tuple(library.personas().values())
-        key = (id(triggers), personas)
+        key = (id(triggers), id(library.load_yaml(prompts.EXAMPLES)), personas)
         if self._router is None or self._router[0] != key:
             aliases = {word: p.id for p in personas for word in (p.id, p.name, *p.aliases)}
-            self._router = (key, Router(triggers, aliases))
+            self._router = (key, Understanding(triggers, aliases, library.examples(), default_persona=prompts.DEFAULT_PERSONA))
         return self._router[1]
 
     def model_for(self, voices: Mapping[str, str]) -> llm.LLM | llm.RealtimeModel:

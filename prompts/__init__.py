@@ -11,10 +11,14 @@ from __future__ import annotations
 from typing import Any
 
 from .check import Problem, check, sample_variables
+from .examples import EXAMPLES, HELD_OUT, Example, parse_examples
 from .library import DEFAULT_PERSONA, Persona, PromptError, PromptLibrary, standard_variables
 
 __all__ = [
     "DEFAULT_PERSONA",
+    "EXAMPLES",
+    "HELD_OUT",
+    "Example",
     "Persona",
     "Problem",
     "PromptError",
@@ -22,6 +26,7 @@ __all__ = [
     "check",
     "default_library",
     "load_yaml",
+    "parse_examples",
     "render",
     "render_block",
     "render_persona",

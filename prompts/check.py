@@ -19,6 +19,7 @@ from typing import Any
 import yaml
 from jinja2 import meta, nodes
 
+from .examples import parse_examples
 from .library import (
     DEFAULT_CAPABILITIES,
     DEFAULT_PERSONA,
@@ -40,6 +41,7 @@ from .library import (
 LINE_SAMPLES: dict[str, list[Any]] = {
     "previous": [None],  # filled with another persona
     "scope": ["last_turn", "everything"],
+    "about": [None, "your card number"],
     "minutes": [None, 5, 0.5],
     "requested": [True, False],
 }
@@ -165,17 +167,25 @@ def _check(library: PromptLibrary, problems: list[Problem]) -> None:
             mark = getattr(e, "problem_mark", None)
             problems.append(Problem(str(path), mark.line + 1 if mark else None, f"not valid YAML: {getattr(e, 'problem', e)}"))
             continue
+        text = path.read_text(encoding="utf-8")
         if path.name == "triggers.yaml":
-            text = path.read_text(encoding="utf-8")
-            for key, reason in _phrase_list_faults(data):
-                leaf = re.escape(key.rsplit(".", 1)[-1])
-                line = next((i for i, ln in enumerate(text.splitlines(), 1) if re.match(rf"\s*{leaf}\s*:", ln)), None)
-                problems.append(Problem(str(path), line, f"{key}: {reason}"))
+            faults = list(_phrase_list_faults(data))
+        elif path.parent == root / "intents":
+            faults = parse_examples(data, personas)[1]
+        else:
+            continue
+        for key, reason in faults:
+            leaf = re.escape(key.rsplit(".", 1)[-1])
+            line = next((i for i, ln in enumerate(text.splitlines(), 1) if re.match(rf"\s*['\"]?{leaf}['\"]?\s*:", ln)), None)
+            problems.append(Problem(str(path), line, f"{key}: {reason}"))
 
 
 def _phrase_list_faults(data: Any, key: str = "triggers") -> Iterator[tuple[str, str]]:
     """triggers.yaml is sections of phrase lists: every leaf a list of short texts."""
-    if isinstance(data, dict):
+    if key == "heard_as":  # what speech-to-text writes -> what was said
+        if not isinstance(data, dict) or not all(isinstance(v, str) and v.strip() for kv in data.items() for v in kv):
+            yield key, "expected a mapping of texts (heard: meant)"
+    elif isinstance(data, dict):
         for name, value in data.items():
             yield from _phrase_list_faults(value, f"{key}.{name}" if key != "triggers" else str(name))
     elif not isinstance(data, list) or not all(isinstance(p, str) and p.strip() for p in data):

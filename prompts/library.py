@@ -23,6 +23,8 @@ import yaml
 from jinja2 import BaseLoader, StrictUndefined, TemplateError, TemplateNotFound, TemplateSyntaxError
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 
+from .examples import EXAMPLES, Example, parse_examples
+
 logger = logging.getLogger("prompts")
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -379,3 +381,11 @@ class PromptLibrary:
 
     def triggers(self) -> Any:
         return self.load_yaml("triggers")
+
+    def examples(self, name: str = EXAMPLES) -> list[Example]:
+        """The intent examples (``intents/examples.yaml``); a faulty section is left out
+        and logged (``prompts check`` reports it with its line)."""
+        found, faults = parse_examples(self.load_yaml(name), self.personas())
+        for where, reason in faults:
+            logger.warning("%s.yaml: %s: %s", name, where, reason)
+        return found

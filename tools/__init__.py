@@ -1,11 +1,11 @@
 """The model-facing surface: the three session-control tools.
 
 Tool and argument names are a public interface (frontends and evals depend on
-them): ``switch_persona(persona)``, ``forget_conversation(scope)`` and
+them): ``switch_persona(persona)``, ``forget_conversation(scope?, about?)`` and
 ``mark_user_away(reason?, minutes?)``.
 """
 
-from .arguments import FORGET_SCOPES, MAX_AWAY_MINUTES, check_minutes, check_persona, check_reason, check_scope
+from .arguments import FORGET_SCOPES, MAX_AWAY_MINUTES, check_about, check_minutes, check_persona, check_reason, check_scope
 from .session_tools import Outcome, PersonaChoice, SessionControl, build_session_tools
 
 __all__ = [
@@ -15,6 +15,7 @@ __all__ = [
     "PersonaChoice",
     "SessionControl",
     "build_session_tools",
+    "check_about",
     "check_minutes",
     "check_persona",
     "check_reason",

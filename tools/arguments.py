@@ -15,6 +15,7 @@ from livekit.agents.llm import ToolError
 FORGET_SCOPES = ("last_turn", "everything")
 MAX_AWAY_MINUTES = 120
 MAX_REASON_CHARS = 200
+MAX_ABOUT_CHARS = 100
 
 
 def check_persona(value: object, known: Collection[str]) -> str:
@@ -62,3 +63,15 @@ def check_reason(value: object) -> str | None:
         raise ToolError("`reason` must be a short text.")
     reason = " ".join(value.split())
     return reason[:MAX_REASON_CHARS] or None
+
+
+def check_about(value: object) -> str | None:
+    """What to forget ("my card number"), or None to forget by scope."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ToolError("`about` must be a few words naming what to forget, e.g. \"my card number\". Nothing was forgotten.")
+    about = " ".join(value.split())
+    if len(about) > MAX_ABOUT_CHARS:
+        raise ToolError(f"`about` must be a few words (at most {MAX_ABOUT_CHARS} characters). Nothing was forgotten.")
+    return about or None

@@ -14,7 +14,7 @@ from typing import Any, Protocol
 from livekit.agents import RunContext
 from livekit.agents.llm import RawFunctionTool, ToolError, ToolResult, function_tool
 
-from .arguments import FORGET_SCOPES, MAX_AWAY_MINUTES, check_minutes, check_persona, check_reason, check_scope
+from .arguments import FORGET_SCOPES, MAX_AWAY_MINUTES, check_about, check_minutes, check_persona, check_reason, check_scope
 
 logger = logging.getLogger("tools")
 
@@ -48,7 +48,7 @@ class SessionControl(Protocol):
 
     async def switch_persona(self, persona: str, ctx: RunContext) -> Outcome: ...
 
-    async def forget(self, scope: str, ctx: RunContext) -> Outcome: ...
+    async def forget(self, scope: str, ctx: RunContext, about: str | None = None) -> Outcome: ...
 
     async def mark_away(self, reason: str | None, minutes: float | None, ctx: RunContext) -> Outcome: ...
 
@@ -58,6 +58,7 @@ _STATUS = {
     "unchanged": "Already speaking as {subject}; nothing changed.",
     "forgotten": "Forgetting {subject}: it is removed from your context and the transcript as soon as you have replied.",
     "nothing_to_forget": "There was no earlier turn to forget; nothing changed.",
+    "nothing_about": 'Nothing the user said before mentions "{subject}"; nothing was forgotten.',
     "away": "The user is marked away{subject}. After the line below, say nothing until they are back.",
     "already_away": "The user was already marked away; the hold is now{subject}.",
 }
@@ -118,7 +119,8 @@ def build_session_tools(control: SessionControl) -> list[RawFunctionTool]:
             "name": "forget_conversation",
             "description": (
                 "Really forget part of the conversation when the user asks you to forget, "
-                "delete or scratch what they said. Not for anything else that is 'forgotten'."
+                "delete or scratch what they said: their last turn, everything, or what they "
+                "said about something ('forget my address'). Not for anything else that is 'forgotten'."
             ),
             "parameters": {
                 "type": "object",
@@ -126,18 +128,25 @@ def build_session_tools(control: SessionControl) -> list[RawFunctionTool]:
                     "scope": {
                         "type": "string",
                         "enum": list(FORGET_SCOPES),
-                        "description": "`last_turn`: the user's previous turn and your reply to it. "
+                        "description": "`last_turn` (the default): the user's previous turn and your reply to it. "
                         "`everything`: the whole conversation so far.",
-                    }
+                    },
+                    "about": {
+                        "type": "string",
+                        "description": "Only when the user names what to forget: a few of their words for it, "
+                        "e.g. \"my card number\" for 'forget my card number'. Every earlier user turn that "
+                        "mentions it goes, with your replies; `scope` is then not used.",
+                    },
                 },
-                "required": ["scope"],
+                "required": [],
                 "additionalProperties": False,
             },
         }
     )
     async def forget_conversation(raw_arguments: dict[str, Any], context: RunContext) -> str:
-        scope = check_scope(_args(raw_arguments).get("scope"))
-        return reply(await control.forget(scope, context))
+        args = _args(raw_arguments)
+        scope, about = check_scope(args.get("scope")), check_about(args.get("about"))
+        return reply(await control.forget(scope, context, about=about))
 
     @function_tool(
         raw_schema={

@@ -45,6 +45,7 @@ class SessionController:
         self._pending: set[asyncio.Task[Any]] = set()  # deferred edits, releases
         self.forgotten_ids: set[str] = set()  # every item forgotten so far
         self._forgets: set[asyncio.Task[Any]] = set()  # forgets waiting for their acknowledgement
+        self._before_last_forget: set[str] = set()  # user turns said before the last forget request
         self._changing = asyncio.Lock()  # tools of one reply run concurrently: one change at a time
         self._hand_off: SessionAgent | None = None  # returned to livekit, not entered yet
         self._active: SessionAgent | None = None  # the agent that entered last
@@ -135,28 +136,50 @@ class SessionController:
                     self._after(ctx.speech_handle, self.provider.release(old_tts))
             return Outcome("switched", target.name, say="" if applied.handoff else line, notes=applied.notes, handoff=applied.handoff)
 
-    async def forget(self, scope: str, ctx: RunContext) -> Outcome:
+    async def forget(self, scope: str, ctx: RunContext, about: str | None = None) -> Outcome:
         async with self._changing:
             call_id, context = ctx.function_call.call_id, self._agent().chat_ctx
             reply_ids = _reply_ids(ctx.speech_handle)
-            if scope == "last_turn" and not forgetting.has_previous_turn(context.items, call_id, reply_ids):
-                return Outcome("nothing_to_forget")
-            line = self.render("lines/forget", scope=scope)
-            kept = forgetting.without(context, forgetting.items_to_forget(context.items, scope, call_id, reply_ids))
+            about = about if about and forgetting.topic_words(about) else None
+            if about:
+                planned = forgetting.items_to_forget(context.items, scope, call_id, reply_ids, about=about)
+                if not planned:
+                    return Outcome("nothing_about", about, say=self.render("lines/forget_no_match", about=_to_user(about)))
+            elif scope == "last_turn":
+                previous = forgetting.previous_turn(context.items, call_id, reply_ids)
+                # never past an earlier forget: the turn before was that request, already gone
+                if previous is None or previous.id in self._before_last_forget:
+                    return Outcome("nothing_to_forget")
+            line = self.render("lines/forget", scope=scope, about=_to_user(about) if about else None)
+            gone = forgetting.items_to_forget(context.items, scope, call_id, reply_ids, about=about)
+            kept = forgetting.without(context, gone)
             self._one_change_at_a_time("forgetting", hand_off=self.strategy.forget_hands_off)
             applied = self.strategy.forget(self, kept, line)
             in_place = applied.handoff is None
+            fence = {it.id for it in forgetting.earlier_turns(context.items, call_id, reply_ids)}
             if not in_place:
                 # the fresh session starts without the forgotten part; the history follows
                 # once the hand-off really happened
-                applied.handoff.on_entered = lambda: self._scrub_history(scope, call_id, _reply_ids(ctx.speech_handle))
+                def entered() -> None:
+                    self._before_last_forget = fence
+                    self._scrub_history(scope, call_id, _reply_ids(ctx.speech_handle), about=about)
+
+                applied.handoff.on_entered = entered
                 self._expect_hand_off(applied.handoff, ctx.speech_handle)
             else:
-                task = asyncio.create_task(self._forget_after_reply(ctx.speech_handle, scope, call_id))
+                self._before_last_forget = fence
+                task = asyncio.create_task(self._forget_after_reply(ctx.speech_handle, scope, call_id, about))
                 self._forgets.add(task)
                 task.add_done_callback(self._forgets.discard)
                 self._track(task)
-            subject = "the whole conversation" if scope == "everything" else "the user's previous turn and your reply"
+            if about:
+                earlier = forgetting.earlier_turns(context.items, call_id, reply_ids)
+                gone_ids = {it.id for it in gone}
+                numbers = [n for n, it in enumerate(earlier, 1) if it.id in gone_ids]
+                turns = f"turn{'s' if len(numbers) > 1 else ''} {_numbered(numbers)} of {len(earlier)}"
+                subject = f'what the user said about "{about}" (their {turns}), your replies to it, and this request'
+            else:
+                subject = "the whole conversation" if scope == "everything" else "the user's previous turn and your reply"
             return Outcome("forgotten", subject, say=line if in_place else "", notes=applied.notes, handoff=applied.handoff)
 
     async def mark_away(self, reason: str | None, minutes: float | None, ctx: RunContext) -> Outcome:
@@ -242,24 +265,26 @@ class SessionController:
 
     # -- forgetting -----------------------------------------------------------------------------
 
-    async def _forget_after_reply(self, handle: Any, scope: str, call_id: str) -> None:
+    async def _forget_after_reply(self, handle: Any, scope: str, call_id: str, about: str | None = None) -> None:
         # the acknowledgement is generated from the old context and the tool call
         # lands after it: edit once that speech is over
         await _speech_done(handle)
         reply_ids = _reply_ids(handle)
         refusals: list[str] = []
         try:
-            forgotten, refusals = await self.strategy.apply_forget(self._agent(), scope, call_id, reply_ids)
+            forgotten, refusals = await self.strategy.apply_forget(self._agent(), scope, call_id, reply_ids, about=about)
         except Exception as e:  # never dropped: the words still leave the history and report
             forgotten, refusals = [], [str(e) or type(e).__name__]
-        self._scrub_history(scope, call_id, reply_ids, also=forgotten)
+        self._scrub_history(scope, call_id, reply_ids, also=forgotten, about=about)
         if refusals:
             logger.warning("the provider did not forget everything asked (%s): %s", scope, "; ".join(refusals))
             self.speak(self.render("lines/forget_incomplete", scope=scope))
 
-    def _scrub_history(self, scope: str, call_id: str, reply_ids: set[str], also: list[llm.ChatItem] = ()) -> None:
+    def _scrub_history(
+        self, scope: str, call_id: str, reply_ids: set[str], also: list[llm.ChatItem] = (), *, about: str | None = None
+    ) -> None:
         session = self.require_session()
-        in_history = forgetting.items_to_forget(session.history.items, scope, call_id, reply_ids)
+        in_history = forgetting.items_to_forget(session.history.items, scope, call_id, reply_ids, about=about)
         gone = [*in_history, *also]
         ids = {it.id for it in gone}
         self.forgotten_ids |= ids
@@ -298,6 +323,16 @@ async def _speech_done(handle: Any) -> None:
     done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
     handle.add_done_callback(lambda _: done.done() or done.set_result(None))
     await done
+
+
+def _to_user(about: str) -> str:
+    """What the user said, as the agent says it back: "my card number" -> "your card number"."""
+    swap = {"my": "your", "mine": "yours", "me": "you", "i": "you", "i'm": "you're", "myself": "yourself"}
+    return " ".join(swap.get(w.lower(), w) for w in about.split())
+
+
+def _numbered(numbers: list[int]) -> str:
+    return str(numbers[0]) if len(numbers) == 1 else ", ".join(map(str, numbers[:-1])) + f" and {numbers[-1]}"
 
 
 def _reply_ids(handle: Any) -> set[str]:

@@ -63,10 +63,11 @@ class Strategy(Protocol):
     def forget(self, ctl: Controller, kept: llm.ChatContext, line: str) -> Applied: ...
 
     async def apply_forget(
-        self, agent: SessionAgent, scope: str, call_id: str, reply_ids: Collection[str]
+        self, agent: SessionAgent, scope: str, call_id: str, reply_ids: Collection[str], *, about: str | None = None
     ) -> tuple[list[llm.ChatItem], list[str]]:
         """Edit the context in place, after the acknowledgement; return the items
-        removed and the provider's refusals (empty: all removed)."""
+        removed and the provider's refusals (empty: all removed). ``about``: only the
+        turns that mention it (forgetting.items_to_forget)."""
         ...
 
 
@@ -84,8 +85,8 @@ class InPlace:
     def forget(self, ctl, kept, line) -> Applied:
         return Applied()
 
-    async def apply_forget(self, agent, scope, call_id, reply_ids):
-        forgotten = forgetting.items_to_forget(agent.chat_ctx.items, scope, call_id, reply_ids)
+    async def apply_forget(self, agent, scope, call_id, reply_ids, *, about=None):
+        forgotten = forgetting.items_to_forget(agent.chat_ctx.items, scope, call_id, reply_ids, about=about)
         await agent.update_chat_ctx(forgetting.without(agent.chat_ctx, forgotten))
         return forgotten, []
 
@@ -152,15 +153,17 @@ class Realtime:
         # a new model instance starts a new session: no resumption handle, only the kept turns
         return Applied(notes=(FORGET_RECONNECT_NOTE,), handoff=ctl.new_agent(chat_ctx=kept, entry_line=line))
 
-    async def apply_forget(self, agent, scope, call_id, reply_ids):
+    async def apply_forget(self, agent, scope, call_id, reply_ids, *, about=None):
         # the provider's own copy knows items the agent's may still lack (a user turn whose
         # transcript has not arrived): plan on both, and keep what only the provider has
         # unless it is forgotten, or the plugin would delete it as missing
         local, remote = agent.chat_ctx, agent.realtime_llm_session.chat_ctx
-        forgotten = forgetting.items_to_forget(local.items, scope, call_id, reply_ids)
+        forgotten = forgetting.items_to_forget(local.items, scope, call_id, reply_ids, about=about)
         local_ids = {it.id for it in local.items}
         only_remote = [
-            it for it in forgetting.items_to_forget(remote.items, scope, call_id, reply_ids) if it.id not in local_ids
+            it
+            for it in forgetting.items_to_forget(remote.items, scope, call_id, reply_ids, about=about)
+            if it.id not in local_ids
         ]
         ids = {it.id for it in (*forgotten, *only_remote)}
         kept = forgetting.without(local, ids)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 
 import pytest
@@ -41,6 +42,19 @@ async def test_natural_requests_call_the_right_tool(provider_name, setup, reques
         await session.run(user_input=setup)
         result = await session.run(user_input=request_text)
         result.expect.contains_function_call(name=tool, **({"arguments": arguments} if arguments else {}))
+
+
+async def test_forget_about_names_what_to_forget_and_forgets_only_that(provider_name) -> None:
+    session, ctl = await _session(provider_name)
+    async with session:
+        await session.run(user_input="I live in Lisbon.")
+        await session.run(user_input="My card number is 4111 1111 1111 1111.")
+        result = await session.run(user_input="Please forget my card number.")
+        call = result.expect.contains_function_call(name="forget_conversation").event().item
+        assert "card" in (json.loads(call.arguments).get("about") or "").lower()
+        await ctl.settle()
+        history = [m.text_content or "" for m in session.history.messages()]
+        assert "I live in Lisbon." in history and not any("4111" in t for t in history)
 
 
 @pytest.mark.parametrize(

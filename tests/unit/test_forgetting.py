@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import time
 
+import pytest
 from livekit.agents import llm
 
-from agent.session.forgetting import has_previous_turn, items_to_forget, spoken_texts, without
+from agent.session.forgetting import has_previous_turn, items_to_forget, mentions, spoken_texts, topic_words, without
 
 
 def _texts(ctx: llm.ChatContext) -> list[tuple[str, str | None]]:
@@ -98,3 +99,53 @@ def test_words_said_before_the_call_in_the_same_reply_do_not_hide_the_request() 
     ctx.insert(llm.FunctionCall(call_id="c1", name="forget_conversation", arguments="{}"))
     kept = without(ctx, items_to_forget(ctx.items, "last_turn", "c1", reply_ids={"preamble"}))
     assert _texts(kept) == []
+
+
+def _about_conversation() -> llm.ChatContext:
+    ctx = llm.ChatContext.empty()
+    ctx.add_message(role="system", content="You are Alex.")
+    for user, reply in [
+        ("My address is 12 Oak Street.", "Got it."),
+        ("I like sailing.", "Nice."),
+        ("Send it to my address, please.", "Will do."),
+        ("my card number is 4111", "Noted."),
+    ]:
+        ctx.add_message(role="user", content=user)
+        ctx.add_message(role="assistant", content=reply)
+    ctx.add_message(role="user", content="forget my address")
+    ctx.insert(llm.FunctionCall(call_id="c1", name="forget_conversation", arguments='{"about": "my address"}'))
+    ctx.insert(llm.FunctionCallOutput(call_id="c1", name="forget_conversation", output="ok", is_error=False))
+    ctx.add_message(role="assistant", content="Forgotten.", id="ack")
+    return ctx
+
+
+def test_about_removes_the_turns_that_mention_it_their_replies_and_the_request() -> None:
+    ctx = _about_conversation()
+    kept = without(ctx, items_to_forget(ctx.items, "last_turn", "c1", reply_ids={"ack"}, about="my address"))
+    assert [m.text_content for m in kept.messages()] == ["You are Alex.", "I like sailing.", "Nice.", "my card number is 4111", "Noted."]
+    assert not [i for i in kept.items if i.type in ("function_call", "function_call_output")]
+
+
+def test_about_that_nothing_mentions_removes_nothing() -> None:
+    ctx = _about_conversation()
+    assert items_to_forget(ctx.items, "last_turn", "c1", reply_ids={"ack"}, about="my sister") == []
+
+
+@pytest.mark.parametrize(
+    ("about", "text", "mentioned"),
+    [
+        ("my card number", "my card number is 4111", True),
+        ("my card number", "My credit card numbers: 4111", True),  # case, plural, words between
+        ("my card number", "my phone number is 555", False),  # every naming word must be there
+        ("the user's address", "My address is 12 Oak Street.", True),
+        ("what I said about my sister", "My sister Jo lives in Leeds", True),
+        ("my address", "I like sailing.", False),
+    ],
+)
+def test_a_turn_mentions_a_topic_when_it_has_every_word_that_names_it(about: str, text: str, mentioned: bool) -> None:
+    assert mentions(llm.ChatMessage(role="user", content=[text]), about) is mentioned
+
+
+def test_words_that_name_nothing_make_no_topic() -> None:
+    assert topic_words("what I said about that") == set()
+    assert topic_words("my card numbers") == {"card", "number"}

@@ -160,3 +160,18 @@ def test_check_reports_trigger_phrases_that_are_not_lists(tmp_path: Path) -> Non
     assert [(Path(p.file).name, p.line, p.reason) for p in problems] == [
         ("triggers.yaml", 1 + (root / "triggers.yaml").read_text().splitlines().index("lead_ins: please"), "lead_ins: expected a list of phrases (texts)")
     ]
+
+
+def test_check_reports_faulty_intent_examples_with_their_line(tmp_path: Path) -> None:
+    root = copy_prompts(tmp_path)
+    path = root / "intents" / "examples.yaml"
+    edit(path, "switch_persona:\n  pirate:", "switch_persona:\n  wizard:\n    - be a wizard\n  pirate:")
+    edit(path, '  "120":', '  "500":')
+    edit(path, '  - "yes"', "  - yes")
+    lines = path.read_text().splitlines()
+    problems = {(p.line, p.reason) for p in check(root) if Path(p.file).name == "examples.yaml"}
+    assert problems == {
+        (lines.index("  wizard:") + 1, "switch_persona.wizard: unknown persona 'wizard' (known: assistant, pirate, tutor)"),
+        (lines.index('  "500":') + 1, "mark_user_away.500: minutes must be more than 0 and at most 120 (the tool's limit)"),
+        (lines.index("chat:") + 1, "chat: expected a list of lines (texts) (True is not text: put quotes around yes, no, on, off and numbers)"),
+    }

@@ -1,4 +1,7 @@
-"""The offline router: natural requests call the right tool; near misses call none."""
+"""The offline understanding: natural requests call the right tool; near misses call none.
+
+The precise phrasings the phrase router (agent/offline/router.py) handled are kept,
+asserted on the understanding that ships; the router itself still reads returns."""
 
 from __future__ import annotations
 
@@ -7,15 +10,16 @@ from pathlib import Path
 import pytest
 import yaml
 
-from agent.offline.router import Intent, Router
+from agent.offline.router import Intent
+from agent.offline.understanding import Understanding
 
 TRIGGERS = yaml.safe_load((Path(__file__).parents[2] / "prompts" / "triggers.yaml").read_text())
 ALIASES = {"assistant": "assistant", "pirate": "pirate", "captain": "pirate", "tutor": "tutor", "teacher": "tutor"}
 
 
 @pytest.fixture(scope="module")
-def router() -> Router:
-    return Router(TRIGGERS, ALIASES)
+def router() -> Understanding:
+    return Understanding(TRIGGERS, ALIASES)
 
 
 @pytest.mark.parametrize(
@@ -38,7 +42,7 @@ def router() -> Router:
         ("give me a couple of minutes", Intent("mark_user_away", {"minutes": 2})),
     ],
 )
-def test_requests_call_the_right_tool(router: Router, text: str, intent: Intent) -> None:
+def test_requests_call_the_right_tool(router: Understanding, text: str, intent: Intent) -> None:
     assert router.route(text) == intent
 
 
@@ -59,25 +63,121 @@ def test_requests_call_the_right_tool(router: Router, text: str, intent: Intent)
         "the captain of the team scored",
     ],
 )
-def test_near_misses_call_no_tool(router: Router, text: str) -> None:
+def test_near_misses_call_no_tool(router: Understanding, text: str) -> None:
     assert router.route(text) is None
 
 
 @pytest.mark.parametrize("text", ["I'm back", "ok I'm back, sorry", "Sorry about that!", "hey captain, where were we", "back"])
-def test_return_is_recognised(router: Router, text: str) -> None:
+def test_return_is_recognised(router: Understanding, text: str) -> None:
     assert router.is_return(text, addressed_as=("Captain Redbeard", "captain", "pirate"))
 
 
 @pytest.mark.parametrize("text", ["did you see the game last night?", "yeah put it on the table", "no, the blue one"])
-def test_side_talk_is_not_a_return(router: Router, text: str) -> None:
+def test_side_talk_is_not_a_return(router: Understanding, text: str) -> None:
     assert not router.is_return(text, addressed_as=("Captain Redbeard", "captain", "pirate"))
 
 
 def test_authors_extend_the_phrases() -> None:
     triggers = {**TRIGGERS, "mark_user_away": {**TRIGGERS["mark_user_away"], "start": ["gotta feed the cat"]}}
-    assert Router(triggers, ALIASES).route("gotta feed the cat") == Intent("mark_user_away", {})
-    assert Router(TRIGGERS, ALIASES).route("gotta feed the cat") is None
+    assert Understanding(triggers, ALIASES).route("gotta feed the cat") == Intent("mark_user_away", {})
+    assert Understanding(TRIGGERS, ALIASES).route("gotta feed the cat") is None
 
 
 def test_empty_triggers_route_nothing() -> None:
-    assert Router({}, {}).route("forget what I just said") is None
+    assert Understanding({}, {}).route("forget what I just said") is None
+
+
+@pytest.fixture(scope="module")
+def shipped() -> Understanding:
+    """The understanding as the agent builds it: the shipped phrases, personas and examples."""
+    import prompts
+    from agent.providers import Provider
+
+    return Provider("offline", {}).understanding(prompts.PromptLibrary())
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        # issue 9's requests that did nothing
+        ("hang on, let me grab a coffee", Intent("mark_user_away", {})),
+        ("I want Captain Reed", Intent("switch_persona", {"persona": "pirate"})),
+        ("wipe everything we said", Intent("forget_conversation", {"scope": "everything"})),
+        ("please don't remember my address", Intent("forget_conversation", {"about": "my address"})),
+        ("afk for a bit", Intent("mark_user_away", {})),
+        ("back in five", Intent("mark_user_away", {"minutes": 5.0})),
+        ("hold that thought, my phone is ringing", Intent("mark_user_away", {})),
+        # personas by name, id, alias and description; "stop being" is the default persona
+        ("can I talk to Ada", Intent("switch_persona", {"persona": "tutor"})),
+        ("get me the pirate guy", Intent("switch_persona", {"persona": "pirate"})),
+        ("the teacher please", Intent("switch_persona", {"persona": "tutor"})),
+        ("stop being the pirate", Intent("switch_persona", {"persona": "assistant"})),
+        ("enough pirate talk", Intent("switch_persona", {"persona": "assistant"})),
+        # minutes in words or digits, never over the tool's limit
+        ("give me half an hour", Intent("mark_user_away", {"minutes": 30.0})),
+        ("I'll be back in an hour and a half", Intent("mark_user_away", {"minutes": 90.0})),
+        ("brb 15 mins", Intent("mark_user_away", {"minutes": 15.0})),
+        ("give me twenty five minutes", Intent("mark_user_away", {"minutes": 25.0})),
+        ("back in 3 hours", Intent("mark_user_away", {"minutes": 120.0})),
+        ("give me 500 minutes", Intent("mark_user_away", {"minutes": 120.0})),
+        # what to forget
+        ("forget what I said about my sister", Intent("forget_conversation", {"about": "my sister"})),
+        ("forget everything I said about my ex", Intent("forget_conversation", {"about": "my ex"})),
+        ("delete the password I gave you", Intent("forget_conversation", {"about": "the password"})),
+        ("forget about that", Intent("forget_conversation", {"scope": "last_turn"})),
+        # as speech-to-text writes it
+        ("um for get what i said", Intent("forget_conversation", {"scope": "last_turn"})),
+        ("switch to the tutter", Intent("switch_persona", {"persona": "tutor"})),
+        ("uh hang on hang on my kid needs me", Intent("mark_user_away", {})),
+        ("i wanna talk to the pie rat", Intent("switch_persona", {"persona": "pirate"})),
+        ("connect me with captain reid", Intent("switch_persona", {"persona": "pirate"})),
+    ],
+)
+def test_natural_requests_with_their_arguments(shipped: Understanding, text: str, intent: Intent) -> None:
+    assert shipped.route(text) == intent
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "brb is a funny acronym",
+        "give me a minute to explain",
+        "hold on what did you mean by that",
+        "give me five ideas for dinner",
+        "i want to become a tutor",
+        "don't forget to call mom",
+        "scratch my back",
+        "start over is a good song",
+        "can pirates swim",
+        "how do i delete my facebook account",
+        "i need a minute to think about that",
+    ],
+)
+def test_talk_about_requests_calls_nothing(shipped: Understanding, text: str) -> None:
+    assert shipped.route(text) is None
+
+
+def test_forgetting_everything_needs_an_explicit_word_for_it(shipped: Understanding) -> None:
+    # close to "forget everything" examples, but never everything on a guess
+    for text in ("forget every single thing about the trip", "forget most of what we said", "clear it"):
+        assert shipped.route(text) != Intent("forget_conversation", {"scope": "everything"})
+
+
+def test_an_example_an_author_adds_is_understood_at_once() -> None:
+    from prompts import Example
+
+    line = "splice the mainbrace"
+    assert Understanding(TRIGGERS, ALIASES).route(line) is None
+    taught = Understanding(TRIGGERS, ALIASES, [Example(line, "mark_user_away", {})])
+    assert taught.route(line) == Intent("mark_user_away", {}) and taught.route("splice the mainbrace please") == Intent("mark_user_away", {})
+
+
+def test_an_example_must_be_closer_to_forget_everything_than_to_forget_a_turn() -> None:
+    from prompts import Example
+
+    taught = Understanding({}, {}, [Example("wipe the slate clean", "forget_conversation", {"scope": "everything"}),
+                                    Example("wipe the last line", "forget_conversation", {"scope": "last_turn"})])  # fmt: skip
+    # four of five words alike: close enough for a turn, not for everything
+    assert taught.route("wipe the last line tomorrow") == Intent("forget_conversation", {"scope": "last_turn"})
+    assert taught.route("wipe the slate clean tomorrow") is None
+    assert taught.route("wipe the slate clean") == Intent("forget_conversation", {"scope": "everything"})

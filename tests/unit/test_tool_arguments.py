@@ -7,7 +7,7 @@ import math
 import pytest
 from livekit.agents.llm import ToolError
 
-from tools import check_minutes, check_persona, check_reason, check_scope
+from tools import check_about, check_minutes, check_persona, check_reason, check_scope
 
 PERSONAS = ["assistant", "pirate", "tutor"]
 
@@ -57,3 +57,14 @@ def test_reason_is_collapsed_and_capped() -> None:
     assert check_reason(None) is None
     with pytest.raises(ToolError):
         check_reason(42)
+
+
+@pytest.mark.parametrize(("value", "expected"), [("  my card\n number ", "my card number"), (None, None), ("", None), ("  ", None)])
+def test_about(value: object, expected: str | None) -> None:
+    assert check_about(value) == expected
+
+
+@pytest.mark.parametrize("value", [42, True, ["my address"], {"about": "x"}, "x" * 101])
+def test_bad_about_forgets_nothing(value: object) -> None:
+    with pytest.raises(ToolError, match="Nothing was forgotten"):
+        check_about(value)

@@ -21,7 +21,11 @@ def test_names_and_arguments_are_the_public_interface() -> None:
     schemas = _schemas(build_session_tools(_Control()))
     assert set(schemas) == {"switch_persona", "forget_conversation", "mark_user_away"}
     assert list(schemas["switch_persona"]["parameters"]["properties"]) == ["persona"]
-    assert schemas["forget_conversation"]["parameters"]["properties"]["scope"]["enum"] == ["last_turn", "everything"]
+    forget = schemas["forget_conversation"]["parameters"]
+    assert forget["properties"]["scope"]["enum"] == ["last_turn", "everything"]
+    # `about` is new and optional: a call with only `scope` (or nothing) stays valid
+    assert forget["properties"]["about"]["type"] == "string" and forget["required"] == []
+    assert "about" in schemas["forget_conversation"]["description"] and "my card number" in forget["properties"]["about"]["description"]
     assert set(schemas["mark_user_away"]["parameters"]["properties"]) == {"reason", "minutes"}
     assert schemas["mark_user_away"]["parameters"]["required"] == []
 

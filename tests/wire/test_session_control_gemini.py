@@ -194,6 +194,36 @@ async def test_forget_everything_starts_a_fresh_session_with_no_turns(
     assert log.last_received(0) < log.opened(1)
 
 
+async def test_forget_about_reseeds_a_fresh_session_without_the_turns_that_mention_it(
+    trust_fake_gemini: FakeGeminiLive,
+) -> None:
+    fake = trust_fake_gemini
+    async with controlled_session("google", gemini_env(fake)) as c:
+        await _two_turns(fake, c)
+        fake.queue_text("Lovely.")
+        await c.say("I live in Leeds")
+        first_agent = c.agent
+        fake.queue_function_call("forget_conversation", {"about": "my secret"})
+        fake.queue_text("Done, forgotten.")
+        await asyncio.wait_for(c.session.run(user_input="forget my secret"), 3)
+        second = await fake.wait_for_connections(2)
+        await until(lambda: c.agent is not first_agent and c.agent.entered.is_set(), what="hand-off")
+        await _fence(fake, c)
+        history = c.history_texts()
+        report = repr([e.model_dump() for e in c.session._recorded_events])
+
+    seed = second.client_contents[0]
+    assert [(t["role"], t["parts"][0]["text"]) for t in seed["turns"]] == [
+        ("user", "I like tea"), ("model", "Nice."), ("user", "I live in Leeds"), ("model", "Lovely."),
+    ]  # fmt: skip
+    # (the acknowledgement the fresh session is asked to say names the topic, not what was said)
+    assert not any(word in _all_text(second) for word in ("my secret is", "42", "Noted"))
+    assert history[:4] == ["I like tea", "Nice.", "I live in Leeds", "Lovely."]
+    assert not any(w in json.dumps(history) for w in ("secret", "Noted"))
+    assert "I live in Leeds" in report and not any(w in report for w in ("my secret is 42", "Noted."))
+    assert 'about "my secret"' in _tool_outputs(fake.connections[0])[0]
+
+
 async def test_forget_acknowledgement_is_spoken_once_by_the_fresh_session(
     trust_fake_gemini: FakeGeminiLive,
 ) -> None:

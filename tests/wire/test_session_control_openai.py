@@ -274,6 +274,37 @@ async def test_forget_everything_deletes_every_item(fake_openai: FakeOpenAIRealt
     assert "the whole conversation" in output and RECONNECT not in output
 
 
+async def test_forget_about_deletes_the_turns_that_mention_it_and_nothing_else(
+    fake_openai: FakeOpenAIRealtime,
+) -> None:
+    async with controlled_session("openai", openai_env(fake_openai, modalities="text")) as c:
+        fake_openai.queue_text("Nice.")
+        await c.say("I like tea")
+        fake_openai.queue_text("Noted.")
+        await c.say("my secret is 42")
+        fake_openai.queue_text("Lovely.")
+        await c.say("I live in Leeds")
+        fake_openai.queue_function_call("forget_conversation", {"about": "my secret"})
+        fake_openai.queue_text("Done, forgotten.")
+        result = await c.say("forget my secret")
+        output = result.expect.contains_function_call_output().event().item.output
+        conn = fake_openai.last
+        server_items = _server_items_in_order(conn)
+        secret_at = next(i for i, it in enumerate(server_items) if "my secret is 42" in _text(it))
+        request_at = next(i for i, it in enumerate(server_items) if "forget my secret" in _text(it))
+        forgotten = {it["id"] for it in server_items[secret_at : secret_at + 2] + server_items[request_at:]}
+        await until(lambda: len(conn.sent_events("conversation.item.deleted")) >= len(forgotten), what="deletions")
+        history = c.history_texts()
+
+    deleted = [e["item_id"] for e in conn.events("conversation.item.delete")]
+    assert sorted(deleted) == sorted(forgotten) and len(forgotten) == 6  # the turn, its reply, request, call, output, ack
+    kept = [json.loads(_text(it))[0]["text"] for it in conn.items if it["type"] == "message"]
+    assert kept == ["I like tea", "Nice.", "I live in Leeds", "Lovely."]
+    assert history == kept
+    assert 'about "my secret" (their turn 2 of 3)' in output
+    assert fake_openai.sent_events("error") == [] and c.errors == []
+
+
 async def test_a_refused_voice_change_falls_back_to_one_reconnect(
     fake_openai: FakeOpenAIRealtime,
 ) -> None:
