@@ -41,6 +41,12 @@ KNOWN: dict[str, Behaviour] = {
     "openai": Behaviour(instructions_live=True, context_live=True, voice="before_audio", answers_updates=True),
     # Gemini API (not Vertex): instructions are appended as a model turn, removals are ignored
     "google": Behaviour(instructions_live=False, context_live=False, voice="reconnect"),
+    # livekit-plugins-ultravox 1.8.9: new instructions restart the call without its history,
+    # removals send nothing, the voice is set only when a call is created
+    "ultravox": Behaviour(instructions_live=False, context_live=False, voice="reconnect"),
+    # livekit-plugins-aws 1.8.9 (Nova Sonic): instructions and history only at session start,
+    # no voice setter
+    "aws": Behaviour(instructions_live=False, context_live=False, voice="reconnect"),
 }
 
 # a realtime provider we know nothing about: trust only what livekit reports
