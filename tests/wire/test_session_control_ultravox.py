@@ -190,3 +190,56 @@ async def test_the_plugin_restarts_the_call_for_new_instructions_and_loses_the_c
     assert first.received[sent_before:] == []  # the removal sent nothing
     assert second.system_prompt == "You are someone else."
     assert second.received == [] or all(m["type"] == "set_output_medium" for m in second.received)
+
+
+# ------------------------------------------------------------------------------------------
+# mark_user_away
+# ------------------------------------------------------------------------------------------
+
+
+def _heard(c: Any) -> list[str]:
+    return [m.text_content for m in c.session.history.messages() if m.role == "assistant"]
+
+
+async def test_away_side_talk_is_not_answered_and_the_return_gets_one_answer(fake_ultravox: FakeUltravox) -> None:
+    fake = fake_ultravox
+    async with controlled_session("ultravox", ultravox_env(fake)) as c:
+        call = await fake.wait_for_calls(1)
+        speeches: list[Any] = []
+        c.session.on("speech_created", lambda ev: speeches.append(ev.speech_handle))
+        fake.queue_tool_call("mark_user_away", {"minutes": 5})
+        fake.queue_text("Take your time.")  # Ultravox answers the tool result on its own
+        await call.user_says("give me five minutes")
+        await until(lambda: _heard(c) == ["Take your time."], what="the acknowledgement")
+        assert c.session.user_state == "away"
+        (result,) = _tool_results(call)
+        assert result.get("agentReaction") == "speaks" and "marked away" in result["result"]
+
+        fake.queue_text("I did, what a match!")
+        await call.user_says("did you see the game last night")
+        await until(lambda: ("agent", "I did, what a match!") in call.conversation, what="the model answered the side-talk")
+        await until(lambda: all(s.done() for s in speeches), what="its reply played or stopped")
+        assert c.session.user_state == "away"
+
+        await _turn(fake, c, call, "I'm back", "Welcome back!")
+        assert c.session.user_state != "away"
+        await _turn(fake, c, call, "what a game, right?", "It was.")  # after anything earlier turns produced
+        assert _heard(c) == ["Take your time.", "Welcome back!", "It was."]
+        assert len(fake.calls) == 1 and c.errors == []
+
+
+async def test_a_fresh_call_gets_no_result_of_an_earlier_call_s_tool(fake_ultravox: FakeUltravox) -> None:
+    """Tool results answer an invocation of the call that made it; a fresh call never made
+    the earlier ones (the fake fails the test on a result for an unknown invocation)."""
+    fake = fake_ultravox
+    async with controlled_session("ultravox", ultravox_env(fake)) as c:
+        call = await fake.wait_for_calls(1)
+        fake.queue_tool_call("mark_user_away", {})
+        fake.queue_text("Take your time.")
+        await call.user_says("brb")
+        await until(lambda: _heard(c) == ["Take your time."], what="the acknowledgement")
+        await _turn(fake, c, call, "I'm back", "Welcome back!")
+        second = await _hand_off(fake, c, call, "switch_persona", {"persona": "tutor"}, "can I talk to the tutor?")
+
+    assert second.messages("client_tool_result") == [] and not fake.failures
+    assert second.history_before_first_turn() == [("user", "brb"), ("user", "I'm back"), ("user", "can I talk to the tutor?")]
