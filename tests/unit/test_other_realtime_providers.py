@@ -91,3 +91,41 @@ def test_nova_sonic_changes_only_through_a_fresh_session(monkeypatch: pytest.Mon
     assert (b.instructions_live, b.context_live, b.voice) == (False, False, "reconnect")
     strategy = strategy_for(Provider("aws", env), b)
     assert isinstance(strategy, Realtime) and strategy.forget_hands_off
+
+
+PROVIDER_ENVS = [
+    pytest.param("ultravox", {"ULTRAVOX_API_KEY": "k"}, id="ultravox"),
+    pytest.param(
+        "aws", {"AWS_ACCESS_KEY_ID": "AKIAFAKE", "AWS_SECRET_ACCESS_KEY": "fake"}, id="aws",
+        marks=pytest.mark.skipif(not ON_312, reason="livekit-plugins-aws[realtime] needs Python 3.12"),
+    ),
+]
+
+
+@pytest.mark.parametrize(("name", "env"), PROVIDER_ENVS)
+async def test_a_switch_and_a_forget_hand_off_to_a_fresh_model(name: str, env: dict) -> None:
+    """The real controller and strategy on the plugin's real model: nothing is changed on the
+    running model; the fresh agent carries the new persona's prompt and voice and the kept turns."""
+    import prompts
+    from agent.session.control import SessionController
+
+    from livekit.agents import llm
+
+    ctl = SessionController(prompts.PromptLibrary(), Provider(name, env))
+    agent = ctl.first_agent(greet=False)
+    carried = llm.ChatContext.empty()
+    carried.add_message(role="user", content="I like tea")
+    carried.add_message(role="assistant", content="Nice.")
+    pirate = ctl.library.persona("pirate")
+
+    switched = await ctl.strategy.switch_persona(ctl, agent, pirate, ctl.instructions("pirate"), "Ahoy!", carried)
+    fresh = switched.handoff
+    assert fresh is not None and fresh.llm is not agent.llm and type(fresh.llm) is type(agent.llm)
+    assert fresh.instructions == ctl.instructions("pirate") and fresh.voice == pirate.voices[name]
+    assert [m.text_content for m in fresh.chat_ctx.messages()] == ["I like tea", "Nice."]
+    assert agent.instructions == ctl.instructions("assistant")  # the running agent was not touched
+    assert "reconnect" in " ".join(switched.notes)
+
+    forgot = ctl.strategy.forget(ctl, llm.ChatContext.empty(), "Forgotten.")
+    assert forgot.handoff is not None and forgot.handoff.llm is not agent.llm and not forgot.handoff.chat_ctx.messages()
+    await ctl.provider.aclose()
