@@ -243,3 +243,39 @@ async def test_a_fresh_call_gets_no_result_of_an_earlier_call_s_tool(fake_ultrav
 
     assert second.messages("client_tool_result") == [] and not fake.failures
     assert second.history_before_first_turn() == [("user", "brb"), ("user", "I'm back"), ("user", "can I talk to the tutor?")]
+
+
+# ------------------------------------------------------------------------------------------
+# a hand-off livekit does not apply changes nothing (as tests/wire/test_hand_offs.py on Gemini)
+# ------------------------------------------------------------------------------------------
+
+
+async def test_a_barge_in_during_the_switch_changes_nothing(fake_ultravox: FakeUltravox) -> None:
+    fake = fake_ultravox
+    async with controlled_session("ultravox", ultravox_env(fake)) as c:
+        call = await _two_turns(fake, c)
+        first_agent, instructions = c.agent, c.agent.instructions
+        made_before = list(c.ctl.provider.made)
+        outputs: list[Any] = []
+        c.session.on("function_tools_executed", lambda ev: outputs.extend(ev.function_call_outputs))
+        switch = c.ctl.switch_persona
+
+        async def barged_in(*args: Any, **kwargs: Any) -> Any:
+            outcome = await switch(*args, **kwargs)
+            c.session.interrupt(force=True)  # the user talks over the agent as the tool returns
+            return outcome
+
+        c.ctl.switch_persona = barged_in
+        fake.queue_tool_call("switch_persona", {"persona": "pirate"})
+        fake.queue_text("Still Alex here.")
+        await call.user_says("can I talk to the pirate?")
+        await until(lambda: _tool_results(call), what="the tool result")
+        await until(lambda: c.ctl.provider.made == made_before, what="the unused fresh model released")
+
+    (output,) = outputs
+    assert output.is_error and output.output == "the agent handoff was interrupted and did not happen"
+    (result,) = _tool_results(call)
+    assert result.get("errorType") == "implementation-error"  # the model hears the tool failed
+    assert c.agent is first_agent and c.agent.instructions == instructions
+    assert c.ctl.persona_id == "assistant" and not [e for e in c.events if e[0] == "persona_changed"]
+    assert len(fake.calls) == 1  # the fresh call was never created
