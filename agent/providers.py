@@ -1,8 +1,10 @@
 """Which model the agent runs on, from the environment or ``.env.local``.
 
-OPENAI_API_KEY selects OpenAI Realtime, GOOGLE_API_KEY Gemini Live, LLM_BASE_URL
-a pipeline with any OpenAI-compatible LLM; with none of them the agent runs on
-the offline model. ``--provider`` (AGENT_PROVIDER) overrides the choice. Each
+OPENAI_API_KEY selects OpenAI Realtime, GOOGLE_API_KEY Gemini Live, ULTRAVOX_API_KEY
+Ultravox, LLM_BASE_URL a pipeline with any OpenAI-compatible LLM; with none of them
+the agent runs on the offline model. ``--provider`` (AGENT_PROVIDER) overrides the
+choice; AWS Nova Sonic (``aws``) is only chosen that way, since AWS credentials in an
+environment are usually there for something else. Each
 provider's plugin is imported only when that provider is chosen, which keeps
 the offline chat's start-up fast.
 """
@@ -23,7 +25,8 @@ from .offline.model import OfflineLLM
 from .offline.understanding import Understanding
 from .session.capabilities import Behaviour, behaviour_for
 
-PROVIDERS = ("offline", "pipeline", "openai", "google")
+PROVIDERS = ("offline", "pipeline", "openai", "google", "ultravox", "aws")
+REALTIME = ("openai", "google", "ultravox", "aws")
 
 
 class ConfigError(ValueError):
@@ -62,6 +65,8 @@ def choose_provider(env: Mapping[str, str], override: str | None = None) -> str:
         return "openai"
     if env.get("GOOGLE_API_KEY"):
         return "google"
+    if env.get("ULTRAVOX_API_KEY"):
+        return "ultravox"
     if env.get("LLM_BASE_URL"):
         return "pipeline"
     return "offline"
@@ -80,7 +85,7 @@ class Provider:
 
     @property
     def realtime(self) -> bool:
-        return self.name in ("openai", "google")
+        return self.name in REALTIME
 
     def import_plugin(self) -> None:
         """livekit plugins register themselves on import, which must happen on the main thread."""
@@ -88,6 +93,10 @@ class Provider:
             from livekit.plugins import openai  # noqa: F401
         elif self.name == "google":
             from livekit.plugins import google  # noqa: F401
+        elif self.name == "ultravox":
+            from livekit.plugins import ultravox  # noqa: F401
+        elif self.name == "aws":
+            _import_nova_sonic()
 
     @property
     def behaviour(self) -> Behaviour:
@@ -123,6 +132,10 @@ class Provider:
 
     def _build_model(self, voices: Mapping[str, str]) -> llm.LLM | llm.RealtimeModel:
         env = self.env
+        if self.name == "ultravox":
+            return _ultravox_model(env, voices)
+        if self.name == "aws":
+            return _nova_sonic_model(env, voices)
         if self.name == "openai":
             from livekit.plugins import openai
 
@@ -196,3 +209,50 @@ class Provider:
         if env.get(f"{prefix}_BASE_URL"):
             kwargs["base_url"] = env[f"{prefix}_BASE_URL"]
         return kwargs
+
+
+def _ultravox_model(env: Mapping[str, str], voices: Mapping[str, str]) -> llm.RealtimeModel:
+    from . import ultravox_model
+
+    kwargs: dict[str, Any] = {"api_key": env.get("ULTRAVOX_API_KEY") or "unset"}
+    if env.get("ULTRAVOX_BASE_URL"):
+        kwargs["base_url"] = env["ULTRAVOX_BASE_URL"]
+    if env.get("ULTRAVOX_MODEL"):
+        kwargs["model"] = env["ULTRAVOX_MODEL"]
+    if voices.get("ultravox"):
+        kwargs["voice"] = voices["ultravox"]
+    if env.get("AGENT_MODALITIES") == "text":
+        kwargs["output_medium"] = "text"
+    return ultravox_model.realtime_model(**kwargs)
+
+
+def _import_nova_sonic() -> Any:
+    try:
+        from livekit.plugins.aws.experimental import realtime
+    except ImportError as e:  # the extra is marked python_version >= '3.12'
+        raise ConfigError(
+            "AWS Nova Sonic needs Python 3.12 or newer and the aws extra: pip install -e '.[aws]'"
+            f" ({e.name or e})"
+        ) from None
+    return realtime
+
+
+AWS_CREDENTIALS = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE")
+
+
+def _nova_sonic_model(env: Mapping[str, str], voices: Mapping[str, str]) -> llm.RealtimeModel:
+    """The plugin takes no credentials: boto3 reads them from the process environment (or
+    ~/.aws), so those given in .env.local are exported for it. The endpoint is fixed to the
+    region's Bedrock runtime (AWS_REGION, default us-east-1)."""
+    realtime = _import_nova_sonic()
+    for name in AWS_CREDENTIALS:
+        if env.get(name) and not os.environ.get(name):
+            os.environ[name] = env[name]
+    kwargs: dict[str, Any] = {}
+    if region := env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION"):
+        kwargs["region"] = region
+    if env.get("NOVA_SONIC_MODEL"):
+        kwargs["model"] = env["NOVA_SONIC_MODEL"]
+    if voices.get("aws"):
+        kwargs["voice"] = voices["aws"]
+    return realtime.RealtimeModel(**kwargs)

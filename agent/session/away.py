@@ -83,6 +83,9 @@ class AwayHold:
         # the user's turn under way while a requested hold runs
         self._hearing = False  # words transcribed, not yet judged
         self._held_back = False  # a realtime model's reply to words not yet judged was stopped
+        # the newest words were judged and no new turn began since: a reply the model starts
+        # now answers them (Ultravox sends the final transcript before its reply)
+        self._words_judged = False
         self._judged: set[str] = set()  # ids of user items a realtime model's transcript judged
         # the welcome: due only to the turn that came back from a requested hold
         self._turn: str | None = None  # id of the newest user turn judged on the pipeline
@@ -225,7 +228,7 @@ class AwayHold:
 
     def _reset_turn_state(self) -> None:
         self._ack_call, self._ack_open, self._ack_speech = None, False, None
-        self._held_back = self._hearing = False
+        self._held_back = self._hearing = self._words_judged = False
         self._judged.clear()
 
     # -- session events -------------------------------------------------------------------------
@@ -248,6 +251,8 @@ class AwayHold:
             return
         elif ev.new_state == "speaking" and not hold.requested:
             self.end()  # the user speaks: a noticed hold is over
+        elif ev.new_state == "speaking":
+            self._words_judged = False  # a new turn: its words are not known yet
         elif ev.new_state == "listening":
             # side-talk, or a realtime model's own turn, passed (Gemini reports "listening"
             # at the end of every model turn): the user is still away. Words that end the
@@ -268,7 +273,7 @@ class AwayHold:
                 self.end()  # the user speaks: a noticed hold is over
             return
         if words:
-            self._hearing = True
+            self._hearing, self._words_judged = True, False
             self._ack_open = False  # words came first: the next reply may answer them
             ack = self._ack_speech
             if ack is not None and not ack.done():
@@ -279,6 +284,7 @@ class AwayHold:
         if ev.item_id:
             self._judged.add(ev.item_id)
         held_back, self._held_back, self._hearing = self._held_back, False, False
+        self._words_judged = bool(words)
         if words and self.allows_reply(words) and held_back:
             # the model's own answer was held back while the words were unknown: answer now.
             # (words judged before the model started its answer let that answer through)
@@ -313,7 +319,8 @@ class AwayHold:
             self._ack_open, self._ack_speech = False, ev.speech_handle
             return
         ev.speech_handle.interrupt(force=True)
-        self._held_back = True
+        # a reply to words already judged side-talk needs no second try once they come back
+        self._held_back = self._held_back or not self._words_judged
 
     # -- helpers ------------------------------------------------------------------------------------
 

@@ -23,6 +23,7 @@ class Behaviour:
     context_live: bool
     voice: VoiceChange
     answers_updates: bool = False  # its plugin re-emits the server's answer to each update (answers.py)
+    seeds_tool_results: bool = True  # a fresh session may be given earlier tool calls and results
 
     def as_template_variables(self) -> dict[str, bool]:
         return {
@@ -41,6 +42,13 @@ KNOWN: dict[str, Behaviour] = {
     "openai": Behaviour(instructions_live=True, context_live=True, voice="before_audio", answers_updates=True),
     # Gemini API (not Vertex): instructions are appended as a model turn, removals are ignored
     "google": Behaviour(instructions_live=False, context_live=False, voice="reconnect"),
+    # livekit-plugins-ultravox 1.8.9: new instructions restart the call without its history,
+    # removals send nothing, the voice is set only when a call is created; seeding a call
+    # with an earlier tool result sends it as the answer to an invocation this call never made
+    "ultravox": Behaviour(instructions_live=False, context_live=False, voice="reconnect", seeds_tool_results=False),
+    # livekit-plugins-aws 1.8.9 (Nova Sonic): instructions and history only at session start,
+    # no voice setter
+    "aws": Behaviour(instructions_live=False, context_live=False, voice="reconnect"),
 }
 
 # a realtime provider we know nothing about: trust only what livekit reports

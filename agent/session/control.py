@@ -193,10 +193,12 @@ class SessionController:
     # -- speaking and gating -----------------------------------------------------------------
 
     def speak(self, text: str) -> Any:
-        """Say a rendered line: verbatim where a TTS or text output exists, through
-        the realtime model otherwise."""
+        """Say a rendered line: verbatim where a TTS, a text output or a realtime model
+        that speaks given text (Ultravox: a forced agent message) exists, through the
+        realtime model otherwise."""
         session = self.require_session()
-        if self.provider.realtime and session.tts is None:
+        model = session.current_agent.llm
+        if isinstance(model, llm.RealtimeModel) and session.tts is None and not model.capabilities.supports_say:
             return session.generate_reply(instructions=f'Say exactly this and nothing else: "{text}"')
         return session.say(text)
 

@@ -109,9 +109,17 @@ class Realtime:
     def _answers(self, agent: SessionAgent) -> ServerAnswers:
         return ServerAnswers(agent.realtime_llm_session, available=self.behaviour.answers_updates)
 
+    def _seed(self, chat_ctx: llm.ChatContext) -> llm.ChatContext:
+        """What a fresh session starts from: the kept context, without earlier tool calls
+        where the provider would take their results as answers to calls it never made."""
+        if self.behaviour.seeds_tool_results:
+            return chat_ctx
+        return forgetting.without(chat_ctx, [it for it in chat_ctx.items if it.type in ("function_call", "function_call_output")])
+
     async def switch_persona(self, ctl, agent, persona, instructions, line, carried) -> Applied:
         def fresh_session() -> Applied:
-            return Applied(notes=(RECONNECT_NOTE,), handoff=ctl.new_agent(persona_id=persona.id, chat_ctx=carried, entry_line=line))
+            fresh = ctl.new_agent(persona_id=persona.id, chat_ctx=self._seed(carried), entry_line=line)
+            return Applied(notes=(RECONNECT_NOTE,), handoff=fresh)
 
         voice, old_voice = persona.voices.get(self.provider.name), agent.voice
         voice_differs = bool(voice) and voice != old_voice
@@ -151,7 +159,7 @@ class Realtime:
         if not self.forget_hands_off:
             return Applied()
         # a new model instance starts a new session: no resumption handle, only the kept turns
-        return Applied(notes=(FORGET_RECONNECT_NOTE,), handoff=ctl.new_agent(chat_ctx=kept, entry_line=line))
+        return Applied(notes=(FORGET_RECONNECT_NOTE,), handoff=ctl.new_agent(chat_ctx=self._seed(kept), entry_line=line))
 
     async def apply_forget(self, agent, scope, call_id, reply_ids, *, about=None):
         # the provider's own copy knows items the agent's may still lack (a user turn whose

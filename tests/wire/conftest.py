@@ -19,6 +19,7 @@ from tests.harness import start_chat
 from .fake_chat_completions import FakeChatCompletions
 from .fake_gemini import FakeGeminiLive
 from .fake_openai import FakeOpenAIRealtime
+from .fake_ultravox import FakeUltravox
 
 
 def fail_on_schema_violations(server: Any) -> None:
@@ -175,6 +176,8 @@ CAPABILITIES = {
     "openai": {"instructions_apply_live": True, "context_edits_live": True, "voice_can_change": True, "voice_changes_live": False},
     "google": {"instructions_apply_live": False, "context_edits_live": False, "voice_can_change": True, "voice_changes_live": False},
     "pipeline": {"instructions_apply_live": True, "context_edits_live": True, "voice_can_change": True, "voice_changes_live": True},
+    # livekit-plugins-ultravox 1.8.9: new instructions start a new call; removals send nothing
+    "ultravox": {"instructions_apply_live": False, "context_edits_live": False, "voice_can_change": True, "voice_changes_live": False},
 }
 
 
@@ -205,6 +208,29 @@ async def until(cond: Any, timeout: float = 2.0, what: str = "condition") -> Non
         if loop.time() > deadline:
             raise AssertionError(f"{what} not met within {timeout}s")
         await asyncio.sleep(0.005)
+
+
+# ------------------------------------------------------------------------------------------
+# The Ultravox fake
+# ------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+async def fake_ultravox() -> AsyncIterator[FakeUltravox]:
+    """A started :class:`FakeUltravox`; point the provider at it with ``ultravox_env``. Every
+    message both ways and every call request is checked against Ultravox's documented fields
+    (``ultravox_schema.py``): the test fails at teardown on any violation or protocol error."""
+    async with FakeUltravox() as server:
+        yield server
+    fail_on_schema_violations(server)
+
+
+def ultravox_env(server: FakeUltravox, *, modalities: str | None = "text") -> dict[str, str]:
+    """What agent/providers.py reads to point the Ultravox plugin at ``server``."""
+    env = {"ULTRAVOX_API_KEY": server.api_key, "ULTRAVOX_BASE_URL": server.base_url}
+    if modalities:
+        env["AGENT_MODALITIES"] = modalities
+    return env
 
 
 # ------------------------------------------------------------------------------------------
