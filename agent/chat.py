@@ -298,7 +298,8 @@ async def _switch_persona(
         outcome = await ctl.switch_persona(persona, ctx)
         if outcome.handoff is not None:  # a fresh session: it speaks the line when it enters
             session.update_agent(outcome.handoff)
-            await _first(outcome.handoff.entered.wait(), ended)
+            if await _first(outcome.handoff.entered.wait(), ended) and outcome.handoff.entry_speech is not None:
+                await _first(outcome.handoff.entry_speech, ended)
         elif outcome.say:
             await ctl.speak(outcome.say)
     except ToolError as e:
