@@ -98,6 +98,11 @@ def check_start_up(argv: list[str], env: Mapping[str, str]) -> str:
     provider, endpoint and LiveKit server the worker uses (never a key)."""
     provider = choose_provider(env)
     check_config(provider, env)
+    if persona := env.get("AGENT_PERSONA", "").strip():
+        try:
+            prompts.PromptLibrary(env.get("PROMPTS_DIR")).persona(persona)
+        except prompts.PromptError as e:
+            raise ConfigError(f"AGENT_PERSONA: {e}") from None
     command, asking_help = argv[0], "--help" in argv
     given = {v for v, flag in LIVEKIT_VARIABLES if env.get(v) or any(a.split("=")[0] == flag for a in argv)}
     missing = [v for v, _ in LIVEKIT_VARIABLES if v not in given]

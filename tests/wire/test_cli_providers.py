@@ -289,6 +289,8 @@ def test_start_up_checks_refuse_in_one_line(tmp_path: Path, monkeypatch: pytest.
     livekit = {"LIVEKIT_URL": "wss://example.livekit.cloud", "LIVEKIT_API_KEY": "k", "LIVEKIT_API_SECRET": "s"}
     with pytest.raises(ConfigError, match="the openai provider needs OPENAI_API_KEY"):
         worker.check_start_up(["start"], livekit | {"AGENT_PROVIDER": "openai"})
+    with pytest.raises(ConfigError, match="AGENT_PERSONA: unknown persona 'wizard'; available: assistant, pirate, tutor"):
+        worker.check_start_up(["start"], livekit | {"AGENT_PERSONA": "wizard"})
     with pytest.raises(ConfigError, match="needs LIVEKIT_API_SECRET;"):
         worker.check_start_up(["dev"], {"LIVEKIT_URL": "ws://localhost:7880", "LIVEKIT_API_KEY": "devkey"})
     # given as livekit's own flags instead, or only asking for help: nothing missing
