@@ -14,9 +14,7 @@ def main(argv: list[str] | None = None) -> int:
 
         return prompts_main(argv[1:])
     if command in ("dev", "start", "console", "connect", "download-files"):
-        from .worker import run_worker
-
-        return run_worker(argv)
+        return _worker(argv)
     if command == "chat":
         return _chat(argv[1:])
     print(
@@ -34,10 +32,13 @@ def _chat(argv: list[str]) -> int:
     from .providers import PROVIDERS, ConfigError
 
     parser = argparse.ArgumentParser(prog="python -m agent chat", description="Text chat with the agent.")
-    parser.add_argument("--persona", help="persona id to start with (default: assistant)")
+    parser.add_argument("--persona", help="persona id to start with (default: AGENT_PERSONA, else assistant)")
     parser.add_argument("--provider", choices=PROVIDERS, help="override the provider chosen from the environment")
     parser.add_argument("--jsonl", action="store_true", help="one JSON object a line on stdout")
     args = parser.parse_args(argv)
+    # bytes that are not UTF-8 become U+FFFD instead of ending the chat; JSON lines are UTF-8
+    sys.stdin.reconfigure(encoding="utf-8", errors="replace")
+    sys.stdout.reconfigure(**({"encoding": "utf-8"} if args.jsonl else {}), errors="replace")
 
     import prompts
 
@@ -50,6 +51,18 @@ def _chat(argv: list[str]) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+
+
+def _worker(argv: list[str]) -> int:
+    from .providers import ConfigError
+
+    try:
+        from .worker import run_worker  # its import already reads the provider's configuration
+
+        return run_worker(argv)
+    except ConfigError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -10,30 +10,47 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
-from collections.abc import Callable
+import threading
+from collections.abc import Awaitable, Callable
 from typing import Any, TextIO
 
 from livekit.agents import AgentSession, llm
+from livekit.agents.llm import ToolError
 
 import prompts
 
+from .session import forgetting, lk_private
+from .session.away import AwayPolicy
 from .session.control import SessionController
-from .providers import Provider, choose_provider, load_env
+from .providers import ConfigError, Provider, check_config, choose_provider, describe_endpoint, load_env
 
-COMMANDS = ("/context", "/history", "/persona", "/state", "/quit")
+COMMANDS = ("/context", "/history", "/persona [NAME]", "/state", "/quit")
 
 
-def describe_items(chat_ctx: llm.ChatContext) -> list[dict[str, str]]:
-    """Role and text of each conversation item (instructions left out)."""
+def describe_items(chat_ctx: llm.ChatContext, *, instructions: bool = False) -> list[dict[str, str]]:
+    """Role and text of each item; the instructions (role ``system``) only if asked."""
     out = []
     for item in chat_ctx.items:
-        if item.type == "message" and item.role not in ("system", "developer"):
+        if item.type == "message" and item.role in ("system", "developer"):
+            if instructions:
+                out.append({"role": "system", "text": item.text_content or ""})
+        elif item.type == "message":
             out.append({"role": item.role, "text": item.text_content or ""})
         elif item.type == "function_call":
             out.append({"role": "function_call", "text": f"{item.name} {item.arguments}"})
         elif item.type == "function_call_output":
             out.append({"role": "function_call_output", "text": item.output})
     return out
+
+
+def describe_context(session: AgentSession, ctl: SessionController) -> list[dict[str, str]]:
+    """What the model sees: the agent's instructions (a realtime model keeps them out of
+    the context), then the context without anything forgotten."""
+    agent = session.current_agent
+    items = describe_items(forgetting.without(agent.chat_ctx, ctl.forgotten_ids), instructions=True)
+    if not any(i["role"] == "system" for i in items) and isinstance(agent.instructions, str):
+        items.insert(0, {"role": "system", "text": agent.instructions})
+    return items
 
 
 class Printer:
@@ -59,8 +76,106 @@ class Printer:
         if type_ == "user_state_changed":
             return f"  [user: {f['old']} -> {f['new']}]"
         if type_ in ("context", "history"):
-            return "\n".join(f"  {i['role']}: {i['text']}" for i in f["items"]) or "  (empty)"
+            return "\n".join(_as_block(i["role"], i["text"]) for i in f["items"]) or "  (empty)"
+        if type_ == "persona":
+            outcome = f" ({f['outcome']}{'; ' + ' '.join(f['notes']) if f.get('notes') else ''})" if "outcome" in f else ""
+            return f"  persona: {f['persona']}{outcome}; available: {', '.join(f['available'])}"
+        if type_ == "state":
+            return (
+                f"  persona: {f['persona']}, provider: {f['provider']}, "
+                f"user: {f['user_state']}, agent: {f['agent_state']}"
+            )  # fmt: skip
+        if type_ == "error":
+            return f"  error: {f['message']}"
+        if type_ == "session_closed":
+            why = f": {f['error']}" if f.get("error") else f" ({f['reason']})"
+            return f"  [the session has ended{why}]"
         return "  " + ", ".join(f"{k}={v}" for k, v in f.items())
+
+
+def _as_block(role: str, text: str) -> str:
+    """``  role: text``, later lines of a long text indented under the first."""
+    indent = " " * (len(role) + 4)
+    return f"  {role}: " + text.replace("\n", "\n" + indent)
+
+
+class LineReader:
+    """Lines of a text stream, read on a daemon thread: a chat that ends (the session
+    closed) never waits for the next line, nor does the process at exit."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._lines: asyncio.Queue[str | None] = asyncio.Queue()
+        threading.Thread(target=self._read, args=(stream,), name="chat-stdin", daemon=True).start()
+
+    def _read(self, stream: TextIO) -> None:
+        try:
+            for line in iter(stream.readline, ""):
+                self._loop.call_soon_threadsafe(self._lines.put_nowait, line)
+        except (OSError, ValueError):  # closed under us
+            pass
+        finally:
+            try:
+                self._loop.call_soon_threadsafe(self._lines.put_nowait, None)
+            except RuntimeError:  # the loop is gone: nobody is reading any more
+                pass
+
+    async def next(self, ended: asyncio.Event) -> str | None:
+        """The next line; None at the end of input or once ``ended`` is set."""
+        return await _first(self._lines.get(), ended)
+
+
+async def _first(aw: Awaitable[Any], ended: asyncio.Event) -> Any:
+    """``aw``'s result, or None if ``ended`` is set first (``aw`` is then cancelled)."""
+    task, end = asyncio.ensure_future(aw), asyncio.ensure_future(ended.wait())
+    try:
+        await asyncio.wait({task, end}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        end.cancel()
+    if task.done():
+        return task.result()
+    task.cancel()
+    return None
+
+
+class SessionEnd:
+    """Set once the session ends on its own, with why: its "close" event, or an error
+    after which it began to close (livekit 1.8.9 emits no "close" when the teardown
+    itself fails, as after a realtime connection that never opened)."""
+
+    def __init__(self, session: AgentSession) -> None:
+        self.event = asyncio.Event()
+        self.reason = ""
+        self.error: str | None = None
+        session.on("close", lambda ev: self._end(ev.reason.value, ev.error))
+        session.on("error", lambda ev: asyncio.get_running_loop().call_soon(self._after_error, session, ev.error))
+
+    def _after_error(self, session: AgentSession, error: Any) -> None:
+        if lk_private.is_closing(session):  # the session decided to close on this error
+            self._end("error", error)
+
+    def _end(self, reason: str, error: Any) -> None:
+        if not self.event.is_set():
+            self.reason = reason
+            self.error = None if error is None else str(getattr(error, "error", None) or error)
+            self.event.set()
+
+
+def start_up(
+    env: dict[str, str], provider: str | None, persona: str | None, library: prompts.PromptLibrary, log: TextIO
+) -> tuple[Provider, str]:
+    """Check the provider's variables and the starting persona (``--persona``, else
+    AGENT_PERSONA); say on ``log`` which provider and endpoint are used."""
+    chosen = Provider(choose_provider(env, provider), env)
+    check_config(chosen.name, env)
+    source = "--persona" if persona else "AGENT_PERSONA"
+    persona_id = persona or env.get("AGENT_PERSONA", "").strip() or "assistant"
+    try:
+        library.persona(persona_id)
+    except prompts.PromptError as e:
+        raise ConfigError(f"{source}: {e}") from None
+    print(describe_endpoint(chosen.name, env), file=log, flush=True)
+    return chosen, persona_id
 
 
 async def run_chat(
@@ -70,47 +185,55 @@ async def run_chat(
     jsonl: bool = False,
     stdin: TextIO = sys.stdin,
     stdout: TextIO = sys.stdout,
+    stderr: TextIO = sys.stderr,
     env: dict[str, str] | None = None,
+    away: AwayPolicy | None = None,
 ) -> int:
+    """0 at the end of input or /quit, or when the session ended without an error; 1
+    when it ended with one."""
     env = dict(load_env() if env is None else env)
     env.setdefault("AGENT_MODALITIES", "text")  # no audio device: realtime models answer in text
     library = prompts.PromptLibrary(env.get("PROMPTS_DIR"))
-    chosen = Provider(choose_provider(env, provider), env)
-    ctl = SessionController(library, chosen, persona=persona or "assistant")
+    chosen, persona_id = start_up(env, provider, persona, library, stderr)
+    ctl = SessionController(library, chosen, persona=persona_id, away=away)
     printer = Printer(stdout, jsonl, lambda: library.persona(ctl.persona_id).name)
     session = AgentSession(vad=None, user_away_timeout=None, turn_handling={"turn_detection": "manual"})
     _wire_events(session, ctl, printer)
     ctl.attach(session)
-    closed = asyncio.Event()
-    session.on("close", lambda _: closed.set())
+    end = SessionEnd(session)
+    ended = end.event
+    lines = LineReader(stdin)
     first = ctl.first_agent()
-    await session.start(first)
-    await first.entered.wait()
-    if first.entry_speech is not None:
-        await first.entry_speech  # the greeting comes before the first answer
-    loop = asyncio.get_running_loop()
     try:
-        while not closed.is_set():
-            line = await loop.run_in_executor(None, stdin.readline)
-            if not line:
+        await session.start(first)
+        if await _first(first.entered.wait(), ended) and first.entry_speech is not None:
+            await _first(first.entry_speech, ended)  # the greeting comes before the first answer
+        while not ended.is_set():
+            line = await lines.next(ended)
+            if line is None or lk_private.is_closing(session):
                 break
             line = line.strip()
             if not line:
                 continue
             if line.startswith("/"):
-                if not _command(line, session, ctl, printer):
+                if not await _command(line, session, ctl, printer, ended):
                     break
                 continue
             try:
                 await session.run(user_input=line)
             except Exception as e:  # a provider error ends the turn, not the chat
-                printer.emit("error", message=str(e))
+                if not lk_private.is_closing(session):
+                    printer.emit("error", message=str(e))
             await ctl.settle()
     finally:
+        ending_itself = lk_private.is_closing(session)
         await ctl.settle()
         await session.aclose()
         await chosen.aclose()
-    return 0
+    if not (ending_itself and ended.is_set()):
+        return 0
+    printer.emit("session_closed", reason=end.reason, error=end.error)
+    return 1 if end.error else 0
 
 
 def _wire_events(session: AgentSession, ctl: SessionController, printer: Printer) -> None:
@@ -135,13 +258,18 @@ def _wire_events(session: AgentSession, ctl: SessionController, printer: Printer
     ctl.on_persona_changed.append(lambda pid: printer.emit("persona_changed", persona=pid))
 
 
-def _command(line: str, session: AgentSession, ctl: SessionController, printer: Printer) -> bool:
-    """Run a slash command; False means quit."""
-    name = line.split()[0].lower()
-    if name == "/quit":
+async def _command(line: str, session: AgentSession, ctl: SessionController, printer: Printer, ended: asyncio.Event) -> bool:
+    """Run a slash command; False means quit. ``ended``: set when the session closed."""
+    name, *args = line.split()
+    name = name.lower()
+    if name == "/persona" and args:
+        await _switch_persona(" ".join(args), session, ctl, printer, ended)
+    elif args:
+        printer.emit("error", message=f"{name} takes no argument (got {' '.join(args)!r}); nothing done")
+    elif name == "/quit":
         return False
-    if name == "/context":
-        printer.emit("context", items=describe_items(session.current_agent.chat_ctx))
+    elif name == "/context":
+        printer.emit("context", items=describe_context(session, ctl))
     elif name == "/history":
         printer.emit("history", items=describe_items(session.history))
     elif name == "/persona":
@@ -152,5 +280,35 @@ def _command(line: str, session: AgentSession, ctl: SessionController, printer: 
             user_state=session.user_state, agent_state=session.agent_state,
         )  # fmt: skip
     else:
-        printer.emit("error", message=f"unknown command {name}; commands: {' '.join(COMMANDS)}")
+        printer.emit("error", message=f"unknown command {name}; commands: {', '.join(COMMANDS)}")
     return True
+
+
+async def _switch_persona(
+    wanted: str, session: AgentSession, ctl: SessionController, printer: Printer, ended: asyncio.Event
+) -> None:
+    """``/persona NAME``: the switch_persona tool's own controller path, with its outcome."""
+    available = list(ctl.library.personas())
+    persona = wanted.strip().lower()
+    if persona not in available:
+        printer.emit("error", message=f"unknown persona {wanted!r}; available: {', '.join(available)}; nothing changed")
+        return
+    ctx, finish = lk_private.command_context(session, "switch_persona", {"persona": persona})
+    try:
+        outcome = await ctl.switch_persona(persona, ctx)
+        if outcome.handoff is not None:  # a fresh session: it speaks the line when it enters
+            session.update_agent(outcome.handoff)
+            if await _first(outcome.handoff.entered.wait(), ended) and outcome.handoff.entry_speech is not None:
+                await _first(outcome.handoff.entry_speech, ended)
+        elif outcome.say:
+            await ctl.speak(outcome.say)
+    except ToolError as e:
+        printer.emit("error", message=str(e))
+        return
+    finally:
+        finish()
+    await ctl.settle()
+    if ctl.persona_id != persona:
+        printer.emit("error", message=f"the switch to {persona} did not happen; still {ctl.persona_id}")
+        return
+    printer.emit("persona", persona=ctl.persona_id, available=available, outcome=outcome.status, notes=list(outcome.notes))

@@ -8,11 +8,13 @@ fails loudly there instead of silently misbehaving in a session.
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator, Callable, Collection
 from typing import Any
 
-from livekit.agents import AgentSession, llm
+from livekit.agents import AgentSession, RunContext, llm, utils
 from livekit.agents.types import APIConnectOptions
+from livekit.agents.voice import SpeechHandle
 
 
 def mark_user_away(session: AgentSession) -> None:
@@ -33,6 +35,24 @@ def hold_run_open(session: AgentSession, task: asyncio.Future[Any]) -> None:
     run_state = session._global_run_state
     if run_state is not None and not run_state.done():
         run_state._watch_handle(task)
+
+
+def is_closing(session: AgentSession) -> bool:
+    """Whether the session began to close (``shutdown()``, an unrecoverable error):
+    the "close" event comes only once the teardown is over."""
+    return session._is_closing()
+
+
+def command_context(session: AgentSession, tool: str, arguments: dict[str, Any]) -> tuple[RunContext, Callable[[], None]]:
+    """A RunContext for running a tool's controller path from a command (the chat's
+    ``/persona NAME``) rather than from a model's reply: livekit builds these only for
+    its own tool calls (the constructor is private), and only livekit marks a speech
+    handle done. Call the returned ``finish()`` once the command's effect played out
+    (a hand-off entered, the line was said): what the controller tied to the reply's
+    handle then commits or is dropped, as after a tool's reply."""
+    handle = SpeechHandle.create()
+    call = llm.FunctionCall(call_id=utils.shortuuid("command_"), name=tool, arguments=json.dumps(arguments))
+    return RunContext(session=session, speech_handle=handle, function_call=call), handle._mark_done
 
 
 _TRANSCRIPTS = ("user_input_transcribed", "user_turn_exceeded")

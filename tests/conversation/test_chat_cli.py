@@ -2,20 +2,30 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+import prompts
 from agent.chat import run_chat
+from agent.providers import ConfigError
+from agent.session.away import AwayPolicy
 
 ROOT = Path(__file__).parents[2]
+HANG_LIMIT = 10.0  # only turns a hang into a failure
 
 
 async def _chat(lines: list[str], **kwargs) -> list[dict]:
     out = io.StringIO()
-    code = await run_chat(jsonl=True, stdin=io.StringIO("\n".join(lines) + "\n"), stdout=out, env={}, **kwargs)
+    kwargs.setdefault("env", {})
+    kwargs.setdefault("stderr", io.StringIO())
+    code = await run_chat(jsonl=True, stdin=io.StringIO("\n".join(lines) + "\n"), stdout=out, **kwargs)
     assert code == 0
     return [json.loads(line) for line in out.getvalue().splitlines()]
 
@@ -78,3 +88,159 @@ def test_the_offline_chat_imports_no_provider_plugin() -> None:
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "[]"
+
+
+# ------------------------------------------------------------------------------------------
+# start-up: configuration mistakes are one line and exit code 2
+# ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("provider", "variable"), [("openai", "OPENAI_API_KEY"), ("google", "GOOGLE_API_KEY"), ("pipeline", "LLM_BASE_URL")])
+async def test_a_provider_without_its_variable_is_refused_before_connecting(provider: str, variable: str) -> None:
+    with pytest.raises(ConfigError, match=variable):
+        await _chat([], provider=provider)
+
+
+def test_a_missing_key_is_one_line_and_exit_code_2() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "agent", "chat", "--provider", "openai"],
+        input="hello\n", capture_output=True, text=True, cwd=ROOT, env=_clean_env(), timeout=60,
+    )  # fmt: skip
+    assert proc.returncode == 2
+    assert proc.stderr.splitlines() == ["error: the openai provider needs OPENAI_API_KEY (an OpenAI API key); set it in the environment or .env.local"]
+
+
+async def test_the_starting_persona_comes_from_agent_persona() -> None:
+    events = await _chat(["/persona"], env={"AGENT_PERSONA": "pirate"})
+    assert events[0] == {"type": "message", "role": "assistant", "text": prompts.PromptLibrary().persona("pirate").greeting}
+    assert _of(events, "persona")[0]["persona"] == "pirate"
+    # --persona still wins over it
+    events = await _chat(["/persona"], env={"AGENT_PERSONA": "pirate"}, persona="tutor")
+    assert _of(events, "persona")[0]["persona"] == "tutor"
+
+
+async def test_a_bad_agent_persona_names_the_variable() -> None:
+    with pytest.raises(ConfigError, match=r"AGENT_PERSONA: unknown persona 'wizard'; available: assistant, pirate, tutor"):
+        await _chat([], env={"AGENT_PERSONA": "wizard"})
+
+
+async def test_the_start_up_line_says_provider_and_host_on_stderr() -> None:
+    err = io.StringIO()
+    await _chat([], stderr=err)
+    assert err.getvalue() == "provider offline: the built-in model, no network\n"
+
+
+# ------------------------------------------------------------------------------------------
+# input that is not UTF-8
+# ------------------------------------------------------------------------------------------
+
+
+def test_bytes_that_are_not_utf8_lose_nothing_and_the_output_stays_utf8() -> None:
+    # a UTF-8 locale decodes strictly: the bad line used to end the chat with a traceback
+    # (a C locale passed the bytes through as surrogates, out again as invalid UTF-8)
+    proc = subprocess.run(
+        [sys.executable, "-m", "agent", "chat", "--jsonl"],
+        input=b"hello\n\xff\xfe\x00bad \xc3(\ncan I talk to the pirate?\n/state\n",
+        capture_output=True, cwd=ROOT, env=_clean_env() | {"PYTHONIOENCODING": "utf-8"}, timeout=60,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr.decode(errors="replace")[-2000:]
+    events = [json.loads(line) for line in proc.stdout.decode("utf-8").splitlines()]  # strict: valid UTF-8
+    said = [e["text"] for e in _of(events, "message") if e["role"] == "user"]
+    assert said == ["hello", "\ufffd\ufffd\x00bad \ufffd(", "can I talk to the pirate?"]
+    assert _of(events, "state")[0]["persona"] == "pirate"  # the lines after the bad one were all read
+
+
+# ------------------------------------------------------------------------------------------
+# the session ending on its own
+# ------------------------------------------------------------------------------------------
+
+FAST_GOODBYE = AwayPolicy(default_hold_minutes=1, goodbye_after_minutes=1, seconds_per_minute=0.1)
+
+
+async def test_the_chat_says_the_session_ended_and_exits_without_waiting_for_input() -> None:
+    out = io.StringIO()
+    read_end, write_end = os.pipe()
+    stdin = open(read_end, encoding="utf-8")  # noqa: SIM115  (closed below)
+    try:
+        os.write(write_end, b"brb\n")  # then nothing more, and no end of input
+        code = await asyncio.wait_for(
+            run_chat(jsonl=True, stdin=stdin, stdout=out, env={}, away=FAST_GOODBYE), HANG_LIMIT
+        )
+        os.write(write_end, b"/state\n")  # too late: the chat is over
+    finally:
+        os.close(write_end)
+    events = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert code == 0
+    assert events[-1] == {"type": "session_closed", "reason": "user_initiated", "error": None}
+    goodbye = prompts.PromptLibrary().render("lines/away_goodbye", **prompts.standard_variables(prompts.PromptLibrary().persona("assistant")))
+    assert events[-2] == {"type": "message", "role": "assistant", "text": goodbye}
+    assert not _of(events, "state")
+
+
+async def test_the_session_ending_reads_as_a_line_in_text_mode() -> None:
+    out = io.StringIO()
+    read_end, write_end = os.pipe()
+    stdin = open(read_end, encoding="utf-8")  # noqa: SIM115
+    try:
+        os.write(write_end, b"brb\n")
+        await asyncio.wait_for(run_chat(stdin=stdin, stdout=out, env={}, away=FAST_GOODBYE), HANG_LIMIT)
+    finally:
+        os.close(write_end)
+    assert out.getvalue().splitlines()[-1] == "  [the session has ended (user_initiated)]"
+
+
+# ------------------------------------------------------------------------------------------
+# the chat's commands
+# ------------------------------------------------------------------------------------------
+
+
+async def test_context_shows_the_instructions_the_model_sees_and_history_does_not() -> None:
+    events = await _chat(["/context", "can I talk to the pirate?", "/context", "/history"])
+    before, after = _of(events, "context")
+    library = prompts.PromptLibrary()
+    assert before["items"][0]["role"] == "system" and before["items"][0]["text"].startswith("You are Alex")
+    assert [i for i in after["items"] if i["role"] == "system"] == [after["items"][0]]  # one set of instructions
+    assert after["items"][0]["text"].startswith("You are Captain Reed")
+    assert library.persona("pirate").greeting not in after["items"][0]["text"]
+    (history,) = _of(events, "history")
+    assert {i["role"] for i in history["items"]} <= {"user", "assistant", "function_call", "function_call_output"}
+    assert {"role": "user", "text": "can I talk to the pirate?"} in history["items"]
+
+
+async def test_persona_name_switches_through_the_controller_with_its_outcome() -> None:
+    events = await _chat(["/persona pirate", "/persona Pirate", "/state"])
+    assert _of(events, "persona_changed") == [{"type": "persona_changed", "persona": "pirate"}]
+    switched, unchanged = _of(events, "persona")
+    assert (switched["persona"], switched["outcome"]) == ("pirate", "switched")
+    assert (unchanged["persona"], unchanged["outcome"]) == ("pirate", "unchanged")
+    # the switch line, said by the pirate, as the tool would have had it said
+    assert any(e["type"] == "message" and e["text"].startswith("Ahoy! Captain Reed here") for e in events)
+    assert _of(events, "state")[0]["persona"] == "pirate"
+    assert not _of(events, "function_call")  # no model involved: the command, not a tool call
+
+
+async def test_a_command_argument_is_never_ignored() -> None:
+    events = await _chat(["/persona wizard", "/state", "/history everything", "/quit now", "/persona"])
+    unknown, history_arg, quit_arg = _of(events, "error")
+    assert unknown["message"] == "unknown persona 'wizard'; available: assistant, pirate, tutor; nothing changed"
+    assert "/history takes no argument" in history_arg["message"] and "/quit takes no argument" in quit_arg["message"]
+    assert not _of(events, "history") and not _of(events, "persona_changed")
+    assert _of(events, "persona")[0]["persona"] == "assistant"  # /quit now did not quit; nothing switched
+
+
+async def test_text_mode_prints_commands_readably() -> None:
+    out = io.StringIO()
+    lines = ["/persona", "/state", "/persona pirate", "/context", "/nonsense"]
+    await run_chat(stdin=io.StringIO("\n".join(lines) + "\n"), stdout=out, env={})
+    text = out.getvalue()
+    assert "=" not in text.replace("==", "")  # no raw key=value
+    assert "  persona: assistant; available: assistant, pirate, tutor\n" in text
+    assert "  persona: assistant, provider: offline, user: listening, agent: listening\n" in text
+    assert "  persona: pirate (switched); available: assistant, pirate, tutor\n" in text
+    assert "\n  system: You are Captain Reed" in text
+    assert "  error: unknown command /nonsense" in text
+
+
+def _clean_env() -> dict[str, str]:
+    # no keys and no .env.local values from the developer's machine
+    return {"PATH": "/usr/bin:/bin", "HOME": str(ROOT)}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 
 import pytest
@@ -53,7 +54,30 @@ def test_llm_stream_still_has_run_and_event_channel() -> None:
     assert "self._event_ch" in src
 
 
-@pytest.mark.parametrize("name", ["_update_user_state", "_recorded_events", "_global_run_state"])
+async def test_is_closing_turns_true_as_soon_as_a_shutdown_is_asked() -> None:
+    session = AgentSession(vad=None)
+    assert lk_private.is_closing(session) is False
+    session.shutdown()  # before the "close" event: the teardown runs in a task
+    assert lk_private.is_closing(session) is True
+    await session.aclose()
+
+
+async def test_command_context_is_a_run_context_whose_handle_finishes_on_demand() -> None:
+    from livekit.agents import RunContext
+
+    session = AgentSession(vad=None)
+    ctx, finish = lk_private.command_context(session, "switch_persona", {"persona": "pirate"})
+    assert isinstance(ctx, RunContext) and ctx.session is session
+    assert (ctx.function_call.name, ctx.function_call.arguments) == ("switch_persona", '{"persona": "pirate"}')
+    done = []
+    ctx.speech_handle.add_done_callback(lambda h: done.append(h))
+    assert not ctx.speech_handle.done()
+    finish()
+    await asyncio.sleep(0)
+    assert ctx.speech_handle.done() and done == [ctx.speech_handle]
+
+
+@pytest.mark.parametrize("name", ["_update_user_state", "_recorded_events", "_global_run_state", "_is_closing", "_mark_done"])
 def test_private_names_are_used_only_in_lk_private(name: str) -> None:
     from pathlib import Path
 

@@ -16,18 +16,21 @@ import asyncio
 import json
 import os
 import signal
+import socket
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
 import livekit.plugins.google  # noqa: F401  (imported at collection, not inside a test)
 import livekit.plugins.openai  # noqa: F401
+import pytest
 from livekit.agents import AgentServer
 
 import prompts
 from agent import worker
 from agent.session.control import SessionController
-from agent.providers import Provider
+from agent.providers import ConfigError, Provider
 from agent.worker import ATTR_PERSONA, ATTR_USER_STATE, session_attributes
 
 from .conftest import controlled_session, expected_instructions, openai_env
@@ -47,7 +50,8 @@ def _base_env() -> dict[str, str]:
     return {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(ROOT), "PYTHONPATH": str(ROOT)}
 
 
-async def _chat(provider: str, env: dict[str, str], lines: list[str]) -> list[dict[str, Any]]:
+async def _chat(provider: str, env: dict[str, str], lines: list[str]) -> tuple[list[dict[str, Any]], str]:
+    """The chat's JSON lines, and what it wrote on stderr."""
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "agent", "chat", "--provider", provider, "--jsonl",
         stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
@@ -62,7 +66,7 @@ async def _chat(provider: str, env: dict[str, str], lines: list[str]) -> list[di
             proc.kill()
             await proc.wait()
     assert proc.returncode == 0, err.decode()[-3000:]
-    return [json.loads(line) for line in out.decode().splitlines()]
+    return [json.loads(line) for line in out.decode("utf-8").splitlines()], err.decode()
 
 
 def _of(events: list[dict[str, Any]], type_: str) -> list[dict[str, Any]]:
@@ -82,7 +86,7 @@ async def test_chat_on_openai_switches_persona_in_place(fake_openai: FakeOpenAIR
     fake_openai.queue_function_call("switch_persona", {"persona": "pirate"})
     fake_openai.queue_text(PIRATE_LINE)
 
-    events = await _chat("openai", env, ["can I talk to the pirate?", "/context"])
+    events, err = await _chat("openai", env, ["can I talk to the pirate?", "/context"])
 
     assert [(e["type"], e.get("role") or e.get("name") or e.get("persona")) for e in _conversation(events)] == [
         ("message", "assistant"),
@@ -110,6 +114,9 @@ async def test_chat_on_openai_switches_persona_in_place(fake_openai: FakeOpenAIR
     assert conn.instructions == expected_instructions("openai", "pirate")
     assert conn.voice == prompts.PromptLibrary().persona("pirate").voices["openai"]
     assert fake_openai.sent_events("error") == []
+    # where it went, said at start: the redirect from the environment, and never the key
+    assert err.splitlines()[0] == f"provider openai: at 127.0.0.1:{fake_openai.port} (from OPENAI_BASE_URL)"
+    assert fake_openai.api_key not in err
 
 
 async def test_chat_on_gemini_switches_persona_with_one_reconnect(
@@ -126,7 +133,7 @@ async def test_chat_on_gemini_switches_persona_with_one_reconnect(
     fake_gemini.queue_text(OLD_SESSION_REPLY)  # Gemini answers the tool response anyway
     fake_gemini.queue_text(PIRATE_LINE)
 
-    events = await _chat("google", env, ["can I talk to the pirate?", "/context"])
+    events, err = await _chat("google", env, ["can I talk to the pirate?", "/context"])
 
     assert [(e["type"], e.get("role") or e.get("name") or e.get("persona")) for e in _conversation(events)] == [
         ("message", "assistant"),
@@ -153,6 +160,20 @@ async def test_chat_on_gemini_switches_persona_with_one_reconnect(
     assert second.voice == prompts.PromptLibrary().persona("pirate").voices["google"]
     assert second.resumption_handle is None
     assert ("user", "can I talk to the pirate?") in second.turns()
+    assert err.splitlines()[0] == f"provider google: at 127.0.0.1:{fake_gemini.port} (from GOOGLE_BASE_URL)"
+    assert fake_gemini.api_key not in err
+
+
+async def test_jsonl_is_utf8_whatever_the_provider_sends(fake_openai: FakeOpenAIRealtime) -> None:
+    """A lone surrogate is valid in JSON ("\\ud800") and reaches the text as is; written out
+    under a C locale it used to end the chat (UnicodeEncodeError)."""
+    env = _base_env() | {"OPENAI_API_KEY": fake_openai.api_key, "OPENAI_BASE_URL": fake_openai.base_url, "LC_ALL": "C"}
+    fake_openai.queue_text("Hi \ud800 there")
+    fake_openai.queue_text("still here")
+
+    events, _ = await _chat("openai", env, ["hello"])  # decodes the output strictly as UTF-8
+
+    assert [e["text"] for e in events if e["type"] == "message"] == ["Hi ? there", "hello", "still here"]
 
 
 # ------------------------------------------------------------------------------------------
@@ -186,27 +207,29 @@ class FakeLiveKitAgentEndpoint:
                 await ws.send(reply.SerializeToString())
 
 
-async def test_worker_starts_and_registers_with_a_livekit_endpoint() -> None:
+async def test_worker_starts_and_registers_with_a_livekit_endpoint(tmp_path: Path) -> None:
     from websockets.asyncio.server import serve
 
     endpoint = FakeLiveKitAgentEndpoint()
     async with serve(endpoint.handler, "127.0.0.1", 0) as server:
         port = server.sockets[0].getsockname()[1]
-        env = _base_env() | {
-            "LIVEKIT_URL": f"ws://127.0.0.1:{port}",
-            "LIVEKIT_API_KEY": "devkey",
-            "LIVEKIT_API_SECRET": "loopback-secret-loopback-secret-0",
-        }
+        # the LiveKit settings from .env.local, as .env.example says (livekit's own CLI
+        # reads only the environment); a free health-check port and no warm job processes,
+        # so that concurrent runs do not collide on livekit's fixed port 8081
+        (tmp_path / ".env.local").write_text(
+            f"LIVEKIT_URL=ws://127.0.0.1:{port}\nLIVEKIT_API_KEY=devkey\n"
+            "LIVEKIT_API_SECRET=loopback-secret-loopback-secret-0\nAGENT_HTTP_PORT=0\nAGENT_IDLE_PROCESSES=0\n"
+        )
         proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "agent", "start", cwd=ROOT, env=env,
+            sys.executable, "-m", "agent", "start", cwd=tmp_path, env=_base_env(),
             stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
-            start_new_session=True,  # its job processes share its group: ended together below
+            start_new_session=True,  # any job process shares its group: ended together below
         )  # fmt: skip
         try:
-            register = await asyncio.wait_for(endpoint.messages.get(), PROCESS_TIMEOUT)
-            status = await asyncio.wait_for(endpoint.messages.get(), PROCESS_TIMEOUT)
+            register = await _unless_it_exits(proc, endpoint.messages.get())
+            status = await _unless_it_exits(proc, endpoint.messages.get())
             proc.send_signal(signal.SIGTERM)
-            await asyncio.wait_for(proc.wait(), 20)
+            _, err = await asyncio.wait_for(proc.communicate(), PROCESS_TIMEOUT)
         finally:
             if proc.returncode is None:
                 os.killpg(proc.pid, signal.SIGKILL)
@@ -218,6 +241,70 @@ async def test_worker_starts_and_registers_with_a_livekit_endpoint() -> None:
     assert register.register.allowed_permissions.agent
     assert status.HasField("update_worker")
     assert proc.returncode == 0
+    assert err.decode().splitlines()[0] == f"provider offline: the built-in model, no network; LiveKit at 127.0.0.1:{port}"
+
+
+async def _unless_it_exits(proc: asyncio.subprocess.Process, aw: Any) -> Any:
+    """``aw``'s result; a worker that exits first fails the test at once, with its stderr."""
+    task, exited = asyncio.ensure_future(aw), asyncio.ensure_future(proc.wait())
+    await asyncio.wait({task, exited}, timeout=PROCESS_TIMEOUT, return_when=asyncio.FIRST_COMPLETED)
+    if not task.done():
+        task.cancel()
+        err = (await proc.stderr.read()).decode() if exited.done() and proc.stderr else ""
+        pytest.fail(f"the worker exited ({proc.returncode}) before registering:\n{err[-3000:]}" if exited.done() else "no registration")
+    exited.cancel()
+    return task.result()
+
+
+def test_a_worker_without_livekit_settings_is_one_line_and_exit_code_2(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "agent", "start"], cwd=tmp_path, env=_base_env(),
+        capture_output=True, text=True, timeout=PROCESS_TIMEOUT,
+    )  # fmt: skip
+    assert proc.returncode == 2
+    (line,) = proc.stderr.splitlines()
+    assert line.startswith("error: `start` connects to a LiveKit server and needs LIVEKIT_URL, LIVEKIT_API_KEY, LIVEKIT_API_SECRET")
+
+
+def test_a_worker_that_stops_with_an_error_exits_non_zero(tmp_path: Path) -> None:
+    """livekit's CLI logs "worker failed" and exits 0; here its health-check port is taken."""
+    with socket.socket() as taken:
+        taken.bind(("0.0.0.0", 0))
+        taken.listen()
+        env = _base_env() | {
+            "LIVEKIT_URL": "ws://127.0.0.1:9", "LIVEKIT_API_KEY": "devkey",
+            "LIVEKIT_API_SECRET": "loopback-secret-loopback-secret-0",
+            "AGENT_HTTP_PORT": str(taken.getsockname()[1]), "AGENT_IDLE_PROCESSES": "0",
+        }  # fmt: skip
+        proc = subprocess.run(
+            [sys.executable, "-m", "agent", "start"], cwd=tmp_path, env=env,
+            capture_output=True, text=True, timeout=PROCESS_TIMEOUT, start_new_session=True,
+        )  # fmt: skip
+    assert proc.returncode == 1
+    assert proc.stderr.splitlines()[-1].startswith("error: the worker stopped:")
+    assert "address already in use" in proc.stderr.splitlines()[-1]
+
+
+def test_start_up_checks_refuse_in_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    livekit = {"LIVEKIT_URL": "wss://example.livekit.cloud", "LIVEKIT_API_KEY": "k", "LIVEKIT_API_SECRET": "s"}
+    with pytest.raises(ConfigError, match="the openai provider needs OPENAI_API_KEY"):
+        worker.check_start_up(["start"], livekit | {"AGENT_PROVIDER": "openai"})
+    with pytest.raises(ConfigError, match="AGENT_PERSONA: unknown persona 'wizard'; available: assistant, pirate, tutor"):
+        worker.check_start_up(["start"], livekit | {"AGENT_PERSONA": "wizard"})
+    with pytest.raises(ConfigError, match="needs LIVEKIT_API_SECRET;"):
+        worker.check_start_up(["dev"], {"LIVEKIT_URL": "ws://localhost:7880", "LIVEKIT_API_KEY": "devkey"})
+    # given as livekit's own flags instead, or only asking for help: nothing missing
+    assert worker.check_start_up(["start", "--url", "ws://h:7880", "--api-key=k", "--api-secret", "s"], {})
+    assert worker.check_start_up(["start", "--help"], {})
+    assert worker.check_start_up(["start"], livekit | {"OPENAI_API_KEY": "sk-secret"}) == (
+        "provider openai: at api.openai.com; LiveKit at example.livekit.cloud"
+    )
+    # console: livekit imports sounddevice, which fails without the PortAudio library
+    (tmp_path / "sounddevice.py").write_text("raise OSError('PortAudio library not found')\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "sounddevice", raising=False)
+    with pytest.raises(ConfigError, match="`console` needs the PortAudio library, even with --text"):
+        worker.check_start_up(["console", "--text"], {})
 
 
 def test_worker_entrypoint_is_the_rtc_session() -> None:

@@ -1,0 +1,33 @@
+"""What each provider needs before it starts, and the start-up line saying where it goes."""
+
+from __future__ import annotations
+
+import pytest
+
+from agent.providers import ENDPOINTS, PROVIDERS, REQUIRED, ConfigError, check_config, describe_endpoint
+
+
+def test_every_table_entry_names_a_provider() -> None:
+    assert set(REQUIRED) <= set(PROVIDERS) and set(ENDPOINTS) <= set(PROVIDERS)
+
+
+@pytest.mark.parametrize("name", [p for p in PROVIDERS if p in REQUIRED])
+def test_a_missing_or_blank_variable_is_named(name: str) -> None:
+    variable = REQUIRED[name][0][0]
+    for env in ({}, {variable: "  "}):
+        with pytest.raises(ConfigError, match=f"the {name} provider needs {variable} "):
+            check_config(name, env)
+    check_config(name, {v: "x" for v, _ in REQUIRED[name]})
+
+
+def test_the_line_names_hosts_and_the_variable_that_redirected_them_never_a_secret() -> None:
+    env = {"OPENAI_API_KEY": "sk-secret", "OPENAI_BASE_URL": "https://user:hunter2@proxy.example:8443/v1"}
+    line = describe_endpoint("openai", env)
+    assert line == "provider openai: at proxy.example:8443 (from OPENAI_BASE_URL)"
+    assert describe_endpoint("google", {"GOOGLE_API_KEY": "k"}) == "provider google: at generativelanguage.googleapis.com"
+    pipeline = {"LLM_BASE_URL": "http://localhost:11434/v1", "TTS_BASE_URL": "http://tts.lan:8880/v1", "OPENAI_API_KEY": "sk"}
+    assert describe_endpoint("pipeline", pipeline) == (
+        "provider pipeline: LLM at localhost:11434 (from LLM_BASE_URL), STT at api.openai.com, "
+        "TTS at tts.lan:8880 (from TTS_BASE_URL)"
+    )
+    assert describe_endpoint("offline", {}) == "provider offline: the built-in model, no network"

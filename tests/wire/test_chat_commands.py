@@ -1,0 +1,74 @@
+"""The chat (agent/chat.py, in process) on the real realtime plugins against the loopback
+fakes: ``/persona NAME`` through the controller where the switch needs a fresh session
+(Gemini), and a provider that ends the session (OpenAI's fatal ``insufficient_quota``)."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import os
+from typing import Any
+
+from agent.chat import run_chat
+
+from .conftest import expected_instructions, gemini_env, openai_env
+from .fake_gemini import FakeGeminiLive
+from .fake_openai import FakeOpenAIRealtime
+
+HANG_LIMIT = 15.0  # only turns a hang into a failure
+GREETING = "Hi, I'm Alex. How can I help?"
+PIRATE_LINE = "Ahoy! Captain Reed here."
+
+
+def _events(out: io.StringIO) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in out.getvalue().splitlines()]
+
+
+def _of(events: list[dict[str, Any]], type_: str) -> list[dict[str, Any]]:
+    return [e for e in events if e["type"] == type_]
+
+
+async def test_persona_command_on_gemini_hands_off_to_a_fresh_session(trust_fake_gemini: FakeGeminiLive) -> None:
+    fake = trust_fake_gemini
+    fake.queue_text(GREETING)
+    fake.queue_text(PIRATE_LINE)  # what the fresh session says on entering
+    out, err = io.StringIO(), io.StringIO()
+    lines = io.StringIO("/persona pirate\n/context\n")
+
+    code = await asyncio.wait_for(run_chat(jsonl=True, stdin=lines, stdout=out, stderr=err, env=gemini_env(fake)), HANG_LIMIT)
+
+    assert code == 0
+    events = _events(out)
+    assert _of(events, "persona_changed") == [{"type": "persona_changed", "persona": "pirate"}]
+    (outcome,) = _of(events, "persona")
+    assert (outcome["persona"], outcome["outcome"]) == ("pirate", "switched")
+    assert any("reconnect" in note for note in outcome["notes"])  # honest: a fresh session
+    assert {"type": "message", "role": "assistant", "text": PIRATE_LINE} in events
+    (context,) = _of(events, "context")
+    assert context["items"][0] == {"role": "system", "text": expected_instructions("google", "pirate")}
+    assert len(fake.connections) == 2
+    assert fake.connections[1].system_instruction == expected_instructions("google", "pirate")
+    assert err.getvalue() == f"provider google: at {fake.base_url.split('//')[1].rstrip('/')} (from GOOGLE_BASE_URL)\n"
+
+
+async def test_a_provider_that_ends_the_session_ends_the_chat(fake_openai: FakeOpenAIRealtime) -> None:
+    fake_openai.queue_text(GREETING)
+    out = io.StringIO()
+    read_end, write_end = os.pipe()
+    stdin = open(read_end, encoding="utf-8")  # noqa: SIM115  (no end of input: the chat must not wait for it)
+    try:
+        chat = asyncio.ensure_future(
+            run_chat(jsonl=True, stdin=stdin, stdout=out, stderr=io.StringIO(), env=openai_env(fake_openai))
+        )
+        conn = await fake_openai.wait_for_connections(1, timeout=HANG_LIMIT)
+        while not _of(_events(out), "message"):  # the greeting
+            await asyncio.sleep(0.01)
+        # a terminal error the service sends (the plugin's _FATAL_ERROR_CODES): no reconnect
+        await conn.send_error("insufficient_quota", "You exceeded your current quota.", type="insufficient_quota")
+        code = await asyncio.wait_for(chat, HANG_LIMIT)
+    finally:
+        os.close(write_end)
+    assert code == 1
+    (closed,) = _of(_events(out), "session_closed")
+    assert closed["reason"] == "error" and "returned an error" in closed["error"]
