@@ -78,6 +78,8 @@ REQUIRED: dict[str, tuple[tuple[str, str], ...]] = {
     "openai": (("OPENAI_API_KEY", "an OpenAI API key"),),
     "google": (("GOOGLE_API_KEY", "a Gemini API key"),),
     "pipeline": (("LLM_BASE_URL", "an OpenAI-compatible LLM, e.g. http://localhost:11434/v1 for Ollama"),),
+    "ultravox": (("ULTRAVOX_API_KEY", "an Ultravox API key"),),
+    # aws: boto3 finds credentials in several places (~/.aws, a profile, an instance role)
 }
 
 # where each provider's traffic goes: (what, the variable that redirects it, its default host)
@@ -85,6 +87,7 @@ ENDPOINTS: dict[str, tuple[tuple[str, str, str], ...]] = {
     "openai": (("", "OPENAI_BASE_URL", "api.openai.com"),),
     "google": (("", "GOOGLE_BASE_URL", "generativelanguage.googleapis.com"),),
     "pipeline": (("LLM", "LLM_BASE_URL", ""), ("STT", "STT_BASE_URL", ""), ("TTS", "TTS_BASE_URL", "")),
+    "ultravox": (("", "ULTRAVOX_BASE_URL", "api.ultravox.ai"),),
 }
 
 
@@ -100,6 +103,9 @@ def describe_endpoint(name: str, env: Mapping[str, str]) -> str:
     with the variable that redirected each, so a base URL from .env.local is never a surprise."""
     if name == "offline":
         return "provider offline: the built-in model, no network"
+    if name == "aws":  # the plugin's endpoint is fixed to the region's Bedrock runtime
+        region = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1"
+        return f"provider aws: at bedrock-runtime.{region}.amazonaws.com"
     parts = []
     for what, variable, default in ENDPOINTS.get(name, ()):
         if env.get(variable):

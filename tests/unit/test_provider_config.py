@@ -31,3 +31,9 @@ def test_the_line_names_hosts_and_the_variable_that_redirected_them_never_a_secr
         "TTS at tts.lan:8880 (from TTS_BASE_URL)"
     )
     assert describe_endpoint("offline", {}) == "provider offline: the built-in model, no network"
+    assert describe_endpoint("ultravox", {"ULTRAVOX_API_KEY": "k"}) == "provider ultravox: at api.ultravox.ai"
+    assert describe_endpoint("ultravox", {"ULTRAVOX_BASE_URL": "http://127.0.0.1:9/api"}) == (
+        "provider ultravox: at 127.0.0.1:9 (from ULTRAVOX_BASE_URL)"
+    )
+    # the Nova Sonic plugin's endpoint (experimental/realtime/realtime_model.py) follows the region
+    assert describe_endpoint("aws", {"AWS_REGION": "eu-north-1"}) == "provider aws: at bedrock-runtime.eu-north-1.amazonaws.com"
