@@ -36,7 +36,7 @@ from livekit.agents.llm import ToolError
 from tools import Outcome
 from tools.arguments import check_minutes, check_persona, check_reason, check_scope
 
-from .session.control import Busy, SessionController
+from .session.control import SessionController
 
 logger = logging.getLogger("agent")
 
@@ -53,8 +53,7 @@ MAX_PAYLOAD_BYTES = 1024
 
 # RpcError codes 1001-1999 are livekit's own
 INVALID_REQUEST = 2400  # malformed, oversized, unknown argument or value: nothing changed
-BUSY = 2409  # another change is still being made: nothing changed, ask again
-NOT_CHANGED = 2500  # the change could not be made (refused, could not load, session closing)
+NOT_CHANGED = 2500  # the change could not be made (refused, would not load, session closing): nothing changed
 
 MAX_USER_NAME_CHARS = 60
 
@@ -160,8 +159,6 @@ class Frontend:
             change.add_done_callback(_log_failure)
             try:
                 outcome = await asyncio.shield(change)
-            except Busy as e:
-                raise rpc_error(BUSY, str(e)) from None
             except ToolError as e:
                 raise rpc_error(NOT_CHANGED, str(e)) from None
             await self.publish()

@@ -25,10 +25,6 @@ from .strategies import strategy_for
 logger = logging.getLogger("agent")
 
 
-class Busy(ToolError):
-    """Another change is still being made; this one did not happen."""
-
-
 class SessionController:
     def __init__(
         self,
@@ -53,6 +49,7 @@ class SessionController:
         self._forgets: set[asyncio.Task[Any]] = set()  # forgets waiting for their acknowledgement
         self._changing = asyncio.Lock()  # tools of one reply run concurrently: one change at a time
         self._direct = asyncio.Lock()  # direct changes (a frontend's): one at a time, start to end
+        self._hand_off_moved = asyncio.Event()  # set (and replaced) whenever _hand_off changes
         self._hand_off: SessionAgent | None = None  # returned to livekit, not entered yet
         self._active: SessionAgent | None = None  # the agent that entered last
         if provider.name == "offline" and provider.offline_hooks is None:
@@ -275,9 +272,11 @@ class SessionController:
                 raise ToolError("The session is closing; nothing changed.") from None
             await self.settle()
             await self._changing.acquire()
-            if session.current_speech is None and not self._pending:
+            if session.current_speech is None and not self._pending and (under_way := self._hand_off) is None:
                 break
-            self._changing.release()  # a reply or an edit started meanwhile: wait for it too
+            self._changing.release()  # a reply, an edit or a hand-off is under way: wait for it too
+            if under_way is not None:
+                await self._took_over(under_way)
         try:
             yield
         finally:
@@ -290,23 +289,41 @@ class SessionController:
     async def _entered_or_undone(self, fresh: SessionAgent, what: str) -> None:
         """Wait until ``fresh`` took over (``entered`` committed the change); if the session
         closed first, nothing changed."""
-        session = self.require_session()
-        closed = asyncio.Event()
-        on_close = lambda _: closed.set()  # noqa: E731
-        session.on("close", on_close)
-        waits = [asyncio.ensure_future(fresh.entered.wait()), asyncio.ensure_future(closed.wait())]
-        try:
-            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for wait in waits:
-                wait.cancel()
-            session.off("close", on_close)
-        if fresh.entered.is_set():
+        if await self._took_over(fresh):
             return
         if self._hand_off is fresh:
             self._hand_off = None
         await self.provider.release(fresh.llm, fresh.tts)
         raise ToolError(f"The session closed before {what} took effect; nothing changed.")
+
+    async def _took_over(self, fresh: SessionAgent) -> bool:
+        """Wait until the hand-off to ``fresh`` ended: True if it entered, False if livekit
+        dropped it or the session closed first."""
+        session = self.require_session()
+        closed = asyncio.Event()
+        on_close = lambda _: closed.set()  # noqa: E731
+        session.on("close", on_close)
+        try:
+            while self._hand_off is fresh and not closed.is_set():
+                waits = [asyncio.ensure_future(self._hand_off_moved.wait()), asyncio.ensure_future(closed.wait())]
+                try:
+                    await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+                finally:
+                    for wait in waits:
+                        wait.cancel()
+        finally:
+            session.off("close", on_close)
+        return self._active is fresh
+
+    @property
+    def _hand_off(self) -> SessionAgent | None:
+        return self._handing_off
+
+    @_hand_off.setter
+    def _hand_off(self, agent: SessionAgent | None) -> None:
+        self._handing_off = agent
+        self._hand_off_moved.set()  # wakes _took_over
+        self._hand_off_moved = asyncio.Event()
 
     # -- speaking and gating -----------------------------------------------------------------
 
@@ -339,7 +356,7 @@ class SessionController:
         fresh one carrying words still being forgotten) would lose it."""
         if self._hand_off is not None or (hand_off and self._forgets):
             busy = "a change to a fresh session" if self._hand_off is not None else "forgetting"
-            raise Busy(f"Another change ({busy}) is still being made; {what} did not happen. Ask again in a moment.")
+            raise ToolError(f"Another change ({busy}) is still being made; {what} did not happen. Ask again in a moment.")
 
     def _expect_hand_off(self, fresh: SessionAgent, handle: Any) -> None:
         """The change commits when ``fresh`` enters (``entered``); livekit may drop the
