@@ -216,3 +216,26 @@ async def test_gemini_switch_from_a_frontend_during_a_tool_hand_off_waits_for_it
     assert second.system_instruction == expected_instructions("google", "pirate")
     assert third.system_instruction == expected_instructions("google", "tutor")
     assert ("user", "can I talk to the pirate?") in third.turns()
+
+
+@pytest.mark.parametrize("closing", ["before_the_change", "during_the_hand_off"])
+async def test_gemini_switch_from_a_frontend_cut_short_by_the_session_closing_changes_nothing(
+    worker: Any, fake_gemini: FakeGeminiLive, closing: str
+) -> None:
+    fake_gemini.queue_text(GREETING)
+    async with worker(_gemini(fake_gemini)) as w:
+        ctl, updates = w.ctl, list(w.participant.updates)
+        handing_off = ctl._hand_off_moved  # set as the hand-off is asked of livekit
+        call = asyncio.create_task(w.participant.call(RPC_SWITCH_PERSONA, {"persona": "pirate"}))
+        if closing == "during_the_hand_off":
+            await handing_off.wait()
+            assert ctl._hand_off is not None
+        await w.session.aclose()
+        with pytest.raises(rtc.RpcError) as raised:
+            await call
+
+    assert raised.value.code == NOT_CHANGED and "nothing changed" in raised.value.message
+    expected = "The session is closing" if closing == "before_the_change" else "The session closed before the switch"
+    assert raised.value.message.startswith(expected)
+    assert ctl.persona_id == "assistant" and ctl._hand_off is None and w.participant.updates == updates
+    assert len(fake_gemini.connections) == 1
