@@ -26,7 +26,9 @@ _env = load_env()
 Provider(choose_provider(_env), _env).import_plugin()
 
 
-@server.rtc_session()
+# AGENT_NAME: explicit dispatch only (a frontend or `lk dispatch` names the agent and may
+# pass metadata); without it LiveKit dispatches the agent to every new room
+@server.rtc_session(agent_name=_env.get("AGENT_NAME", ""))
 async def entrypoint(ctx: JobContext) -> None:
     env = load_env()
     provider = Provider(choose_provider(env), env)

@@ -239,3 +239,23 @@ async def test_gemini_switch_from_a_frontend_cut_short_by_the_session_closing_ch
     assert raised.value.message.startswith(expected)
     assert ctl.persona_id == "assistant" and ctl._hand_off is None and w.participant.updates == updates
     assert len(fake_gemini.connections) == 1
+
+
+async def test_gemini_switch_outlives_the_callers_deadline(worker: Any, fake_gemini: FakeGeminiLive) -> None:
+    """livekit cancels an RPC handler when the caller's response timeout passes
+    (``LocalParticipant._run_incoming_chain``); the change is not left half made: it
+    finishes, and the attributes tell the frontend."""
+    fake_gemini.queue_text(GREETING)
+    async with worker(_gemini(fake_gemini)) as w:
+        handing_off = w.ctl._hand_off_moved
+        fake_gemini.queue_text("Ahoy!")
+        call = asyncio.create_task(w.participant.call(RPC_SWITCH_PERSONA, {"persona": "pirate"}))
+        await handing_off.wait()  # the hand-off was asked of livekit: now the deadline passes
+        call.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await call
+        await w.participant.attribute(ATTR_PERSONA, "pirate")
+        second = await fake_gemini.wait_for_connections(2)
+        assert w.ctl.persona_id == "pirate" and w.ctl._hand_off is None
+
+    assert second.system_instruction == expected_instructions("google", "pirate")
