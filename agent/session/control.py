@@ -272,7 +272,8 @@ class SessionController:
                 raise ToolError("The session is closing; nothing changed.") from None
             await self.settle()
             await self._changing.acquire()
-            if session.current_speech is None and not self._pending and (under_way := self._hand_off) is None:
+            under_way = self._hand_off
+            if session.current_speech is None and not self._pending and under_way is None:
                 break
             self._changing.release()  # a reply, an edit or a hand-off is under way: wait for it too
             if under_way is not None:

@@ -123,6 +123,27 @@ def _text(item: dict[str, Any]) -> str:
     return " ".join(part.get("text") or "" for part in item.get("content") or [])
 
 
+async def test_openai_forget_outlives_the_callers_deadline(worker: Any, fake_openai: FakeOpenAIRealtime) -> None:
+    """livekit cancels an RPC handler when the caller's response timeout passes
+    (``LocalParticipant._run_incoming_chain``): a forget cut there would have deleted the
+    words on the service and left them in the transcript. It finishes instead."""
+    fake_openai.queue_text(GREETING)
+    async with worker(_openai(fake_openai)) as w:
+        fake_openai.queue_text("Noted.")
+        await w.say(SECRET)
+        fake_openai.queue_text("Done.")
+        call = asyncio.create_task(w.participant.call(RPC_FORGET, {"scope": "last_turn"}))
+        await fake_openai.wait_for("conversation.item.delete")  # not yet answered: the deadline passes
+        call.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await call
+        await until(lambda: SECRET not in w.history_texts(), what="the transcript forgot it too")
+        assert SECRET not in w.context_texts()
+        # and the controller is free for the next change
+        fake_openai.queue_text("Ahoy!")
+        assert (await w.participant.call(RPC_SWITCH_PERSONA, {"persona": "pirate"}))["status"] == "switched"
+
+
 # ------------------------------------------------------------------------------------------
 # Gemini Live: a hand-off to a fresh session
 # ------------------------------------------------------------------------------------------
