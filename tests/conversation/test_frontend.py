@@ -103,6 +103,8 @@ async def test_rpc_away_holds_like_the_tool_and_back_ends_it(worker: Any) -> Non
         assert answer["announced"] == line("lines/away_ack", minutes=5.0)
         assert p.attributes[ATTR_USER_STATE] == "away"
         assert w.ctl.away.requested and w.ctl.away.timer_pending
+        await w.session.wait_for_idle()
+        assert w.history_texts()[-1] == answer["announced"]  # said, not only reported
 
         # the same hold as the tool's: side-talk gets no reply, and the state stays away
         result = await w.say("did you see the game last night?")
@@ -122,6 +124,8 @@ async def test_rpc_away_holds_like_the_tool_and_back_ends_it(worker: Any) -> Non
         }
         assert p.attributes[ATTR_USER_STATE] == "listening"
         assert not w.ctl.away.active and not w.ctl.away.timer_pending
+        await w.session.wait_for_idle()
+        assert w.history_texts()[-1] == back["announced"]
         assert (await p.call(RPC_MARK_BACK, "{}"))["status"] == "not_away"
         assert p.updates[1:] == [{ATTR_USER_STATE: "away"}, {ATTR_USER_STATE: "listening"}]
 
