@@ -1,27 +1,26 @@
 """The LiveKit worker: joins rooms as any LiveKit agent does (``dev``, ``start``,
-``console``), and publishes the persona and the user's away state as participant
-attributes so a frontend can show them."""
+``console``); a frontend sees and drives the session through the agent participant's
+attributes and RPC methods (frontend.py)."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 import sys
 from collections.abc import Mapping
 from typing import Any
 
-from livekit.agents import AgentServer, AgentSession, JobContext, cli
+from livekit.agents import AgentServer, AgentSession, JobContext, cli, room_io, tts
 
 import prompts
 
+from .frontend import ATTR_PERSONA, ATTR_PERSONAS, ATTR_USER_STATE, Frontend, dispatch_options, session_attributes
 from .session.control import SessionController
 from .providers import ConfigError, Provider, check_config, choose_provider, describe_endpoint, load_env, url_host
 
 logger = logging.getLogger("agent")
 
-ATTR_PERSONA = "agent.persona"
-ATTR_USER_STATE = "agent.user_state"
+__all__ = ["ATTR_PERSONA", "ATTR_PERSONAS", "ATTR_USER_STATE", "entrypoint", "server", "session_attributes"]
 
 # what `dev`, `start` and `connect` need to reach a LiveKit server, and the flag that may give it instead
 LIVEKIT_VARIABLES = (("LIVEKIT_URL", "--url"), ("LIVEKIT_API_KEY", "--api-key"), ("LIVEKIT_API_SECRET", "--api-secret"))
@@ -61,36 +60,32 @@ server = Server(**server_options(_env))
 Provider(choose_provider(_env), _env).import_plugin()
 
 
-def session_attributes(ctl: SessionController, session: AgentSession) -> dict[str, str]:
-    return {ATTR_PERSONA: ctl.persona_id, ATTR_USER_STATE: session.user_state}
-
-
-@server.rtc_session()
+# AGENT_NAME: explicit dispatch only (a frontend or `lk dispatch` names the agent and may
+# pass metadata); without it LiveKit dispatches the agent to every new room
+@server.rtc_session(agent_name=_env.get("AGENT_NAME", ""))
 async def entrypoint(ctx: JobContext) -> None:
     env = load_env()
     provider = Provider(choose_provider(env), env)
     library = prompts.PromptLibrary(env.get("PROMPTS_DIR"))
-    ctl = SessionController(library, provider, persona=env.get("AGENT_PERSONA") or "assistant")
+    chosen = dispatch_options(ctx.job.metadata, library.personas())
+    ctl = SessionController(
+        library,
+        provider,
+        persona=chosen.get("persona") or env.get("AGENT_PERSONA") or "assistant",
+        user_name=chosen.get("user_name"),
+    )
     stt = provider.stt()
     # a pipeline without speech-to-text is text-only: no VAD to load
     session = AgentSession(**({"stt": stt} if stt else {} if provider.realtime else {"vad": None}))
     ctl.attach(session)
     ctx.add_shutdown_callback(provider.aclose)
-
-    async def publish() -> None:
-        await ctx.room.local_participant.set_attributes(session_attributes(ctl, session))
-
-    pending: set[asyncio.Task[None]] = set()
-
-    def publish_soon(*_: Any) -> None:
-        task = asyncio.create_task(publish())
-        pending.add(task)
-        task.add_done_callback(pending.discard)
-
-    session.on("user_state_changed", publish_soon)
-    ctl.on_persona_changed.append(publish_soon)
-    await session.start(ctl.first_agent(), room=ctx.room)
-    await publish()
+    agent = ctl.first_agent()
+    # audio tracks only where the agent hears and speaks; text in and out always
+    hears = provider.realtime or stt is not None
+    speaks = isinstance(agent.tts, tts.TTS) or (provider.realtime and env.get("AGENT_MODALITIES") != "text")
+    options = room_io.RoomOptions(audio_input=hears, audio_output=speaks)
+    await session.start(agent, room=ctx.room, room_options=options)
+    await Frontend(ctx.room.local_participant, ctl, session).start()
 
 
 def check_start_up(argv: list[str], env: Mapping[str, str]) -> str:

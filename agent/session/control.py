@@ -16,6 +16,7 @@ from tools import Outcome, PersonaChoice
 
 from . import forgetting, lk_private
 from .away import AwayHold, AwayPolicy
+from .direct import DirectChanges
 from .model_source import ModelSource, Understanding
 from .session_agent import SessionAgent
 from .strategies import strategy_for
@@ -23,7 +24,7 @@ from .strategies import strategy_for
 logger = logging.getLogger("agent")
 
 
-class SessionController:
+class SessionController(DirectChanges):
     def __init__(
         self,
         library: prompts.PromptLibrary,
@@ -47,6 +48,8 @@ class SessionController:
         self._forgets: set[asyncio.Task[Any]] = set()  # forgets waiting for their acknowledgement
         self._before_last_forget: set[str] = set()  # user turns said before the last forget request
         self._changing = asyncio.Lock()  # tools of one reply run concurrently: one change at a time
+        self._direct = asyncio.Lock()  # direct changes (a frontend's): one at a time, start to end
+        self._hand_off_moved = asyncio.Event()  # set (and replaced) whenever _hand_off changes
         self._hand_off: SessionAgent | None = None  # returned to livekit, not entered yet
         self._active: SessionAgent | None = None  # the agent that entered last
         if provider.name == "offline" and provider.offline_hooks is None:
