@@ -10,10 +10,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from .check import Problem, check, sample_variables
-from .library import DEFAULT_PERSONA, Persona, PromptError, PromptLibrary, standard_variables
+from .check import Problem, check
+from .persona import sample_variables
+from .library import APOLOGY, DEFAULT_PERSONA, Persona, PromptError, PromptLibrary, standard_variables
 
 __all__ = [
+    "APOLOGY",
     "DEFAULT_PERSONA",
     "Persona",
     "Problem",

@@ -19,30 +19,19 @@ from typing import Any
 import yaml
 from jinja2 import meta, nodes
 
-from .library import (
-    DEFAULT_CAPABILITIES,
-    DEFAULT_PERSONA,
+from .library import DEFAULT_PERSONA, SUFFIX, PromptLibrary, as_prompt_error, inside, template_name
+from .persona import (
+    LINE_SAMPLES,
     STANDARD_VARIABLES,
-    SUFFIX,
     Persona,
     PromptError,
-    PromptLibrary,
-    as_prompt_error,
     field_line,
-    inside,
     parse_persona,
+    sample_variables,
     split_front_matter,
-    standard_variables,
-    template_name,
+    variants,
 )
 
-# the variables only some lines get, with the values check tries (the first is the CLI's default)
-LINE_SAMPLES: dict[str, list[Any]] = {
-    "previous": [None],  # filled with another persona
-    "scope": ["last_turn", "everything"],
-    "minutes": [None, 5, 0.5],
-    "requested": [True, False],
-}
 OFFLINE_BLOCK = "offline_reply"
 
 
@@ -54,24 +43,6 @@ class Problem:
 
     def __str__(self) -> str:
         return f"{self.file}:{self.line}: {self.reason}" if self.line else f"{self.file}: {self.reason}"
-
-
-def sample_variables(persona: Persona, everyone: dict[str, Persona], **overrides: Any) -> dict[str, Any]:
-    """Standard variables plus a value for every line variable."""
-    other = next((p for p in everyone.values() if p.id != persona.id), persona)
-    values = standard_variables(persona) | {key: options[0] for key, options in LINE_SAMPLES.items()}
-    return values | {"previous": {"id": other.id, "name": other.name}} | overrides
-
-
-def _variants(persona: Persona, everyone: dict[str, Persona]) -> Iterator[dict[str, Any]]:
-    base = sample_variables(persona, everyone)
-    yield base
-    yield base | {"user_name": "Sam"}
-    yield base | {"away": True, "language": "fr"}
-    yield base | {"capabilities": {key: False for key in DEFAULT_CAPABILITIES}}
-    for key, options in LINE_SAMPLES.items():
-        for value in options[1:]:
-            yield base | {key: value}
 
 
 def _spoken(text: str) -> str:
@@ -148,7 +119,7 @@ def _check(library: PromptLibrary, problems: list[Problem]) -> None:
             line = next((n.lineno for n in ast.find_all(nodes.Name) if n.name == var), None)
             problems.append(Problem(str(path), line, f"undefined variable {var!r}"))
         for persona in [personas[pid]] if pid else personas.values():
-            for values in _variants(persona, personas):
+            for values in variants(persona, personas):
                 try:
                     if pid:
                         library.render_persona(pid, **values)

@@ -48,7 +48,7 @@ def test_a_payload_inside_a_template_fails_with_file_and_line(hostile, index: in
     with pytest.raises(PromptError) as e:
         library.render(f"lines/evil{index}", **variables(library, "assistant", user_name="Sam"))
     assert e.value.file == str(root / "lines" / f"evil{index}.md.j2") and e.value.line == 2
-    assert any(word in e.value.reason for word in ("sandbox", "undefined", "no attribute", "Range too big"))
+    assert any(word in e.value.reason for word in ("sandbox", "budget", "undefined", "no attribute", "Range too big"))
 
 
 def test_jinja_helpers_that_reach_python_are_gone(hostile) -> None:
