@@ -27,7 +27,6 @@ from .persona import (
     PromptError,
     field_line,
     parse_persona,
-    sample_variables,
     split_front_matter,
     variants,
 )
@@ -107,10 +106,9 @@ def _check(library: PromptLibrary, problems: list[Problem]) -> None:
         if pid is not None and pid not in personas:
             continue  # its front matter is already reported
         try:
-            library.env.get_template(name)  # compiles: syntax errors
             source = path.read_text(encoding="utf-8")
-            ast = library.env.parse(split_front_matter(source)[1] if pid else source)
-        except Exception as e:
+            ast = library.env.parse(split_front_matter(source)[1] if pid else source, name, str(path))
+        except Exception as e:  # syntax errors
             report(as_prompt_error(e), path)
             continue
         # variables used in any branch, even one no sample reaches
@@ -118,6 +116,7 @@ def _check(library: PromptLibrary, problems: list[Problem]) -> None:
         for var in sorted(meta.find_undeclared_variables(ast) - allowed):
             line = next((n.lineno for n in ast.find_all(nodes.Name) if n.name == var), None)
             problems.append(Problem(str(path), line, f"undefined variable {var!r}"))
+        # rendering loads the file, which tries it with sample values first; then every variant
         for persona in [personas[pid]] if pid else personas.values():
             for values in variants(persona, personas):
                 try:

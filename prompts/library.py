@@ -187,7 +187,11 @@ def _output(template: Any, render: Callable[[], Iterable[str]]) -> str:
     except RecursionError:  # rewriting a thousand frames would take longer than the render
         raise PromptError("nested too deep (a macro or include that never ends?)", template.filename) from None
     except Exception:
-        template.environment.handle_exception()  # as Template.render does: template file and line in the traceback
+        try:
+            template.environment.handle_exception()  # as Template.render does: template file and line in the traceback
+        except Exception as e:
+            error = as_prompt_error(e)
+            raise (error if error.file else PromptError(error.reason, template.filename)) from None
         raise
 
 
