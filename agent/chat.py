@@ -17,6 +17,7 @@ from livekit.agents import AgentSession, llm
 
 import prompts
 
+from . import privacy
 from .session.control import SessionController
 from .providers import Provider, choose_provider, load_env
 
@@ -73,6 +74,7 @@ async def run_chat(
     env: dict[str, str] | None = None,
 ) -> int:
     env = dict(load_env() if env is None else env)
+    privacy.install(env)  # LiveKit logs every line said at DEBUG
     env.setdefault("AGENT_MODALITIES", "text")  # no audio device: realtime models answer in text
     library = prompts.PromptLibrary(env.get("PROMPTS_DIR"))
     chosen = Provider(choose_provider(env, provider), env)

@@ -13,6 +13,7 @@ from livekit.agents import AgentServer, AgentSession, JobContext, cli
 
 import prompts
 
+from . import privacy
 from .session.control import SessionController
 from .providers import Provider, choose_provider, load_env
 
@@ -35,6 +36,7 @@ def session_attributes(ctl: SessionController, session: AgentSession) -> dict[st
 @server.rtc_session()
 async def entrypoint(ctx: JobContext) -> None:
     env = load_env()
+    privacy.install(env)  # in the process the session runs in: LiveKit logs every line said at DEBUG
     provider = Provider(choose_provider(env), env)
     library = prompts.PromptLibrary(env.get("PROMPTS_DIR"))
     ctl = SessionController(library, provider, persona=env.get("AGENT_PERSONA") or "assistant")
