@@ -299,7 +299,10 @@ class PromptLibrary:
     def _base_values(self, pid: str | None) -> dict[str, Any]:
         everyone = self.personas()
         listed = [{"id": p.id, "name": p.name, "description": p.description} for p in everyone.values()]
-        defaults = self.persona(pid).defaults if pid in everyone else {}
+        try:  # a persona deleted mid-session is no longer listed, but still speaks with its defaults
+            defaults = self.persona(pid).defaults if pid else {}
+        except PromptError:
+            defaults = {}
         return {"personas": listed, **defaults}
 
     def _accept(self, name: str, template: Any, extends: bool) -> None:

@@ -102,6 +102,7 @@ def test_a_deleted_file_keeps_serving_until_it_comes_back(folder: Path, caplog) 
     line, persona = folder / "lines" / "forget.md.j2", folder / "personas" / "pirate.md.j2"
     v = variables(library, "pirate")
     good = (library.render("lines/forget", **v), library.render_persona("pirate", **v), library.persona("pirate"))
+    offline = library.render_block("pirate", "offline_reply", **v)
     texts = line.read_text(), persona.read_text()
     caplog.set_level(logging.WARNING, logger="prompts")
     line.unlink()
@@ -110,6 +111,7 @@ def test_a_deleted_file_keeps_serving_until_it_comes_back(folder: Path, caplog) 
         assert (library.render("lines/forget", **v), library.render_persona("pirate", **v), library.persona("pirate")) == good
     assert len(_warnings(caplog, line)) == 1 and "deleted" in _warnings(caplog, line)[0]
     assert eventually(lambda: "pirate" not in library.personas())  # no longer offered to switch to
+    assert (library.render_persona("pirate", **v), library.render_block("pirate", "offline_reply", **v)) == (good[1], offline)
     line.write_text(texts[0].replace("Aye, that's gone overboard.", "Aye, struck from the log."))
     persona.write_text(texts[1])
     assert "struck from the log" in library.render("lines/forget", **v)
