@@ -143,12 +143,12 @@ def _lines(text: Any) -> int:
 _ESTIMATES: dict[str, Callable[..., int]] = {
     "format": lambda s, *a, **k: _format_estimate(str(s), [*a, *k.values()]),
     "indent": lambda s, width=4, *a, **k: len(str(s)) + _lines(s) * (len(width) if isinstance(width, str) else width),
-    "replace": lambda s, old, new, count=None, *a, **k: len(s) + len(str(new)) * (
-        min(str(s).count(str(old)) if old else len(s) + 1, count if isinstance(count, int) and count >= 0 else 10**10)
+    "replace": lambda s, old, new, count=None, *a, **k: len(str(s)) + len(str(new)) * (
+        min(str(s).count(str(old)) if old else len(str(s)) + 1, count if isinstance(count, int) and count >= 0 else 10**10)
     ),
     "wordwrap": lambda s, width=79, brk=True, wrapstring=None, *a, **k: len(str(s))
     + (len(str(s)) // max(int(width), 1) + 1) * len(wrapstring or "\n"),
-    "expandtabs": lambda s, tabsize=8, *a, **k: len(s) + str(s).count("\t") * tabsize,
+    "expandtabs": lambda s, tabsize=8, *a, **k: len(str(s)) + str(s).count("\t") * tabsize,
     "strftime": lambda _date, fmt="", *a, **k: _format_estimate(str(fmt), []),
 }
 
