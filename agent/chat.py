@@ -19,6 +19,7 @@ from livekit.agents.llm import ToolError
 
 import prompts
 
+from . import privacy
 from .session import forgetting, lk_private
 from .session.away import AwayPolicy
 from .session.control import SessionController
@@ -192,6 +193,7 @@ async def run_chat(
     """0 at the end of input or /quit, or when the session ended without an error; 1
     when it ended with one."""
     env = dict(load_env() if env is None else env)
+    privacy.install(env)  # LiveKit logs every line said at DEBUG
     env.setdefault("AGENT_MODALITIES", "text")  # no audio device: realtime models answer in text
     library = prompts.PromptLibrary(env.get("PROMPTS_DIR"))
     chosen, persona_id = start_up(env, provider, persona, library, stderr)

@@ -9,7 +9,8 @@ inside the folder without the suffix (``lines/forget``, ``base``). Variables
 start from sample values (see prompts/README.md); ``--var`` overrides them.
 A value is read as JSON when it parses (``5``, ``false``, ``null``,
 ``{"id": "tutor", "name": "Ada"}``) and as text otherwise; ``capabilities.voice_can_change=false``
-sets one key of a mapping. ``--dir`` (or $PROMPTS_DIR) picks another folder.
+sets one key of a mapping. ``--dir`` picks another folder; without it, PROMPTS_DIR from
+the environment or ``.env.local`` does, as for the chat and the worker.
 
 Imports no LiveKit, so it starts at once.
 """
@@ -24,6 +25,8 @@ from typing import Any
 import prompts
 from prompts.library import SUFFIX
 
+from .env import ConfigError, load_env
+
 
 def main(argv: list[str]) -> int:
     parser = _parser()
@@ -32,15 +35,16 @@ def main(argv: list[str]) -> int:
     except SystemExit as e:  # --help or a usage error: a code, not an exit
         return e.code if isinstance(e.code, int) else 2
     try:
+        args.dir = args.dir or load_env().get("PROMPTS_DIR") or None
         return args.command(args)
-    except prompts.PromptError as e:
+    except (prompts.PromptError, ConfigError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
 
 
 def _parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--dir", help="prompts folder (default: $PROMPTS_DIR, else the shipped one)")
+    common.add_argument("--dir", help="prompts folder (default: PROMPTS_DIR from the environment or .env.local, else the shipped one)")
     parser = argparse.ArgumentParser(prog="python -m agent prompts", description="List, render and check prompt templates.")
     sub = parser.add_subparsers(required=True, metavar="{list,render,check}")
     sub.add_parser("list", parents=[common], help="personas and templates").set_defaults(command=_list)

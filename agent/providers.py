@@ -11,10 +11,8 @@ the offline chat's start-up fast.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -22,38 +20,13 @@ from livekit.agents import llm, tts
 
 import prompts
 
+from .env import ConfigError, load_env, read_env_file  # noqa: F401 (the ways in import them from here)
 from .offline.model import OfflineLLM
 from .offline.understanding import Understanding
 from .session.capabilities import Behaviour, behaviour_for
 
 PROVIDERS = ("offline", "pipeline", "openai", "google", "ultravox", "aws")
 REALTIME = ("openai", "google", "ultravox", "aws")
-
-
-class ConfigError(ValueError):
-    pass
-
-
-def read_env_file(path: Path) -> dict[str, str]:
-    """KEY=VALUE lines; comments, blank lines and `export ` prefixes allowed."""
-    values: dict[str, str] = {}
-    if not path.is_file():
-        return values
-    for number, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
-        line = line.removeprefix("export ").strip()
-        key, sep, value = line.partition("=")
-        if not sep or not key.strip().isidentifier():
-            raise ConfigError(f"{path}:{number}: expected KEY=VALUE")
-        values[key.strip()] = value.strip().strip("'\"")
-    return values
-
-
-def load_env(path: Path = Path(".env.local")) -> dict[str, str]:
-    """The process environment over ``.env.local`` (the environment wins)."""
-    return {**read_env_file(path), **os.environ}
 
 
 def choose_provider(env: Mapping[str, str], override: str | None = None) -> str:

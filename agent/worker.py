@@ -14,6 +14,7 @@ from livekit.agents import AgentServer, AgentSession, JobContext, cli, room_io, 
 
 import prompts
 
+from . import privacy
 from .frontend import ATTR_PERSONA, ATTR_PERSONAS, ATTR_USER_STATE, Frontend, dispatch_options, session_attributes
 from .session.control import SessionController
 from .providers import ConfigError, Provider, check_config, choose_provider, describe_endpoint, load_env, url_host
@@ -65,6 +66,7 @@ Provider(choose_provider(_env), _env).import_plugin()
 @server.rtc_session(agent_name=_env.get("AGENT_NAME", ""))
 async def entrypoint(ctx: JobContext) -> None:
     env = load_env()
+    privacy.install(env)  # in the process the session runs in: LiveKit logs every line said at DEBUG
     provider = Provider(choose_provider(env), env)
     library = prompts.PromptLibrary(env.get("PROMPTS_DIR"))
     chosen = dispatch_options(ctx.job.metadata, library.personas())

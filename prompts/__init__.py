@@ -10,11 +10,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from .check import Problem, check, sample_variables
+from .check import Problem, check
 from .examples import EXAMPLES, HELD_OUT, Example, parse_examples
-from .library import DEFAULT_PERSONA, Persona, PromptError, PromptLibrary, standard_variables
+from .library import APOLOGY, DEFAULT_PERSONA, Persona, PromptError, PromptLibrary, standard_variables
+from .persona import sample_variables
 
 __all__ = [
+    "APOLOGY",
     "DEFAULT_PERSONA",
     "EXAMPLES",
     "HELD_OUT",

@@ -20,31 +20,18 @@ import yaml
 from jinja2 import meta, nodes
 
 from .examples import parse_examples
-from .library import (
-    DEFAULT_CAPABILITIES,
-    DEFAULT_PERSONA,
+from .library import DEFAULT_PERSONA, SUFFIX, PromptLibrary, as_prompt_error, inside, template_name
+from .persona import (
+    LINE_SAMPLES,
     STANDARD_VARIABLES,
-    SUFFIX,
     Persona,
     PromptError,
-    PromptLibrary,
-    as_prompt_error,
     field_line,
-    inside,
     parse_persona,
     split_front_matter,
-    standard_variables,
-    template_name,
+    variants,
 )
 
-# the variables only some lines get, with the values check tries (the first is the CLI's default)
-LINE_SAMPLES: dict[str, list[Any]] = {
-    "previous": [None],  # filled with another persona
-    "scope": ["last_turn", "everything"],
-    "about": [None, "your card number"],
-    "minutes": [None, 5, 0.5],
-    "requested": [True, False],
-}
 OFFLINE_BLOCK = "offline_reply"
 
 
@@ -56,24 +43,6 @@ class Problem:
 
     def __str__(self) -> str:
         return f"{self.file}:{self.line}: {self.reason}" if self.line else f"{self.file}: {self.reason}"
-
-
-def sample_variables(persona: Persona, everyone: dict[str, Persona], **overrides: Any) -> dict[str, Any]:
-    """Standard variables plus a value for every line variable."""
-    other = next((p for p in everyone.values() if p.id != persona.id), persona)
-    values = standard_variables(persona) | {key: options[0] for key, options in LINE_SAMPLES.items()}
-    return values | {"previous": {"id": other.id, "name": other.name}} | overrides
-
-
-def _variants(persona: Persona, everyone: dict[str, Persona]) -> Iterator[dict[str, Any]]:
-    base = sample_variables(persona, everyone)
-    yield base
-    yield base | {"user_name": "Sam"}
-    yield base | {"away": True, "language": "fr"}
-    yield base | {"capabilities": {key: False for key in DEFAULT_CAPABILITIES}}
-    for key, options in LINE_SAMPLES.items():
-        for value in options[1:]:
-            yield base | {key: value}
 
 
 def _spoken(text: str) -> str:
@@ -138,10 +107,9 @@ def _check(library: PromptLibrary, problems: list[Problem]) -> None:
         if pid is not None and pid not in personas:
             continue  # its front matter is already reported
         try:
-            library.env.get_template(name)  # compiles: syntax errors
             source = path.read_text(encoding="utf-8")
-            ast = library.env.parse(split_front_matter(source)[1] if pid else source)
-        except Exception as e:
+            ast = library.env.parse(split_front_matter(source)[1] if pid else source, name, str(path))
+        except Exception as e:  # syntax errors
             report(as_prompt_error(e), path)
             continue
         # variables used in any branch, even one no sample reaches
@@ -149,8 +117,9 @@ def _check(library: PromptLibrary, problems: list[Problem]) -> None:
         for var in sorted(meta.find_undeclared_variables(ast) - allowed):
             line = next((n.lineno for n in ast.find_all(nodes.Name) if n.name == var), None)
             problems.append(Problem(str(path), line, f"undefined variable {var!r}"))
+        # rendering loads the file, which tries it with sample values first; then every variant
         for persona in [personas[pid]] if pid else personas.values():
-            for values in _variants(persona, personas):
+            for values in variants(persona, personas):
                 try:
                     if pid:
                         library.render_persona(pid, **values)

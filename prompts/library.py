@@ -1,9 +1,13 @@
-"""Loads, checks and renders the prompt templates in one folder.
+"""Loads and renders the prompt templates in one folder, and keeps the last good
+version of each serving while an edit is broken.
 
-Templates run in Jinja's immutable sandbox with strict undefined variables;
-user values only ever arrive as variables, never as template source. Every file
-is re-read when it changes on disk, and an edit that breaks it is logged while
-the last good version keeps serving.
+Templates run in a budgeted sandbox (sandbox.py) with strict undefined variables;
+user values only ever arrive as variables, never as template source. A file is re-read
+when it changes on disk, and its new version serves only once it compiles and renders,
+every block included, with each persona's defaults and sample values, within the
+budget. Until then (a typo, a misspelled variable, an empty or half-written file, a
+deleted file, a template that would render for minutes) the last good version keeps
+serving and the problem is logged once, with its file and line.
 """
 
 from __future__ import annotations
@@ -13,17 +17,37 @@ import os
 import re
 import time
 import traceback
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from datetime import datetime
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 import yaml
-from jinja2 import BaseLoader, StrictUndefined, TemplateError, TemplateNotFound, TemplateSyntaxError
-from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
+from jinja2 import BaseLoader, StrictUndefined, TemplateError, TemplateNotFound, TemplateSyntaxError, UndefinedError, nodes
+from jinja2.sandbox import SecurityError
 
 from .examples import EXAMPLES, Example, parse_examples
+from .persona import (
+    DEFAULT_CAPABILITIES,
+    LINE_SAMPLES,
+    PERSONA_ID,
+    STANDARD_VARIABLES,
+    Persona,
+    PromptError,
+    field_line,
+    parse_persona,
+    sample_variables,
+    split_front_matter,
+    standard_variables,
+    variants,
+)
+from .sandbox import Budget, BudgetedSandbox, BudgetExceeded, collect, metered, unmetered
+
+__all__ = [
+    "APOLOGY", "DEFAULT_CAPABILITIES", "DEFAULT_PERSONA", "LINE_SAMPLES", "PACKAGE_DIR", "STANDARD_VARIABLES", "SUFFIX",
+    "Budget", "Persona", "PromptError", "PromptLibrary", "as_prompt_error", "field_line", "inside", "parse_persona",
+    "sample_variables", "split_front_matter", "standard_variables", "template_name", "variants",
+]  # fmt: skip
+
 
 logger = logging.getLogger("prompts")
 
@@ -32,60 +56,10 @@ SUFFIX = ".md.j2"
 DEFAULT_PERSONA = "assistant"
 # letters, digits, "_" and "-" per segment: no "..", no absolute paths, no backslashes
 _NAME = re.compile(r"[A-Za-z0-9_-]+(?:/[A-Za-z0-9_-]+)*")
-_PERSONA_ID = re.compile(r"[a-z0-9_-]+")  # lowercase: the tool lowercases what the model sends
-# the capabilities a template sees when the caller gives none: everything works
-DEFAULT_CAPABILITIES = {
-    "instructions_apply_live": True,
-    "context_edits_live": True,
-    "voice_can_change": True,
-    "voice_changes_live": True,
-}
-STANDARD_VARIABLES = ("persona", "user_name", "now", "language", "capabilities", "away", "personas")
-PERSONA_FIELDS = {"name": str, "description": str, "greeting": str, "aliases": list, "voices": dict, "defaults": dict}
-REQUIRED_FIELDS = ("name", "description", "greeting")
-VOICE_KEYS = ("openai", "google", "ultravox", "aws", "tts")
+_PERSONA_ID = PERSONA_ID
 RESCAN_SECONDS = 0.25
-
-
-class PromptError(Exception):
-    """A template or persona that cannot be used, with where the fault is."""
-
-    def __init__(self, reason: str, file: str | os.PathLike[str] | None = None, line: int | None = None) -> None:
-        self.reason, self.file, self.line = reason, str(file) if file else None, line
-        where = f"{self.file}:{line}: " if self.file and line else f"{self.file}: " if self.file else ""
-        super().__init__(where + reason)
-
-
-@dataclass(frozen=True)
-class Persona:
-    id: str
-    name: str
-    description: str
-    greeting: str
-    aliases: tuple[str, ...] = ()
-    voices: Mapping[str, str] = field(default_factory=dict, hash=False)
-    defaults: Mapping[str, Any] = field(default_factory=dict, hash=False)
-
-
-def standard_variables(
-    persona: Persona,
-    *,
-    user_name: str | None = None,
-    language: str = "en",
-    capabilities: Mapping[str, bool] | None = None,
-    away: bool = False,
-    now: datetime | None = None,
-) -> dict[str, Any]:
-    """The variables every template gets (the library adds ``personas``)."""
-    return {
-        "persona": {"id": persona.id, "name": persona.name, "description": persona.description, "greeting": persona.greeting},
-        "user_name": user_name,
-        "now": now or datetime.now().astimezone(),
-        "language": language,
-        # a partial mapping still leaves every documented key defined
-        "capabilities": DEFAULT_CAPABILITIES | dict(capabilities or {}),
-        "away": away,
-    }
+# said when even lines/sorry cannot be rendered: a line that always renders
+APOLOGY = "Sorry, I lost my words for a moment. Could you say that again?"
 
 
 def template_name(name: str) -> str:
@@ -97,10 +71,18 @@ def template_name(name: str) -> str:
 
 
 def inside(root: Path, relative: str) -> Path:
-    """The file for a checked name; refuses a symlink that leads out of the folder."""
+    """The file for a checked name; refuses a symlink that leads out of the folder, and a
+    file with other hard links (one of them may be outside: a hard link cannot be told
+    from the original)."""
     path = (root / relative).resolve()
     if not path.is_relative_to(root):
         raise PromptError(f"{relative!r} leads outside the prompts folder")
+    try:
+        links = path.stat().st_nlink
+    except OSError:
+        return path
+    if links > 1 and path.is_file():
+        raise PromptError(f"{relative!r} has {links - 1} other hard link(s), which may lead outside the prompts folder; copy it instead", path)
     return path
 
 
@@ -112,121 +94,62 @@ def _stamp(path: Path) -> tuple[int, int, int] | None:
     return st.st_mtime_ns, st.st_size, st.st_ino
 
 
-def split_front_matter(text: str) -> tuple[str | None, str]:
-    """YAML between ``---`` lines at the top, and the body with those lines blanked
-    so Jinja's line numbers stay the file's."""
-    lines = text.split("\n")
-    if not lines or lines[0].rstrip() != "---":
-        return None, text
-    for end in range(1, len(lines)):
-        if lines[end].rstrip() == "---":
-            return "\n".join(lines[1:end]), "\n" * (end + 1) + "\n".join(lines[end + 1 :])
-    raise PromptError("the front matter has no closing '---' line", line=1)
-
-
-def field_line(text: str, key: str, containing: str = "") -> int:
-    """The line of a front matter field (or of a value under it), for error messages."""
-    lines = text.split("\n")
-    start = next((i for i, ln in enumerate(lines) if re.match(rf"{re.escape(key)}\s*:", ln)), None)
-    if start is None:
-        return 1
-    at = next((i for i in range(start, len(lines)) if containing in lines[i] or lines[i].rstrip() == "---"), start)
-    return (at if containing in lines[at] else start) + 1
-
-
-def parse_persona(persona_id: str, path: Path) -> Persona:
-    """Reads and validates a persona's front matter; errors name the file and field."""
-
-    def fail(reason: str, key: str | None = None) -> PromptError:
-        return PromptError(reason, path, field_line(text, key) if key else 1)
-
-    try:
-        text = path.read_text(encoding="utf-8")
-        meta_text, _ = split_front_matter(text)
-    except (OSError, UnicodeDecodeError) as e:
-        raise PromptError(f"cannot read: {e}", path) from None
-    except PromptError as e:
-        raise PromptError(e.reason, path, e.line) from None
-    if not _PERSONA_ID.fullmatch(persona_id):
-        raise PromptError("a persona file name must be lowercase letters, digits, '_' or '-'", path)
-    if meta_text is None:
-        raise PromptError("a persona starts with front matter between '---' lines", path, 1)
-    try:
-        meta = yaml.safe_load(meta_text)
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        raise PromptError(f"front matter is not valid YAML: {getattr(e, 'problem', e)}", path, mark.line + 2 if mark else 1) from None
-    if not isinstance(meta, dict):
-        raise fail("front matter must be a mapping of fields")
-    for key, value in meta.items():
-        if key not in PERSONA_FIELDS:
-            raise fail(f"unknown field {key!r} (allowed: {', '.join(PERSONA_FIELDS)})", str(key))
-        if not isinstance(value, PERSONA_FIELDS[key]) and not (value is None and key not in REQUIRED_FIELDS):
-            raise fail(f"field {key!r} must be a {PERSONA_FIELDS[key].__name__}", key)
-    for key in REQUIRED_FIELDS:
-        if not str(meta.get(key) or "").strip():
-            raise fail(f"field {key!r} is required and must not be empty", key)
-    if "\n" in meta["description"].strip():
-        raise fail("field 'description' must be one line", "description")
-    aliases = meta.get("aliases") or []
-    if not all(isinstance(a, str) and a.strip() for a in aliases):
-        raise fail("field 'aliases' must be a list of words", "aliases")
-    voices = meta.get("voices") or {}
-    for key, value in voices.items():
-        if key not in VOICE_KEYS or not isinstance(value, str) or not value.strip():
-            raise fail(f"voices: {key!r} must be one of {', '.join(VOICE_KEYS)} with a voice name", "voices")
-    defaults = meta.get("defaults") or {}
-    for key in defaults:
-        if not isinstance(key, str) or not key.isidentifier() or key in STANDARD_VARIABLES:
-            raise fail(f"defaults: {key!r} must be a variable name other than the standard ones", "defaults")
-    return Persona(
-        persona_id, meta["name"].strip(), meta["description"].strip(), meta["greeting"].strip(),
-        tuple(a.strip() for a in aliases), dict(voices), dict(defaults),
-    )  # fmt: skip
-
-
 class _Loader(BaseLoader):
-    """Names resolve only inside the folder; a broken edit serves the last good code."""
+    """Names resolve only inside the folder; a new version of a file serves once
+    ``accept`` renders it, else the last good version does."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, accept: Callable[[str, Any, bool], None], max_bytes: int) -> None:
         self.root = root
-        self._good: dict[str, Any] = {}  # name -> last code that compiled
+        self._accept = accept
+        self._max_bytes = max_bytes
+        self._good: dict[str, Any] = {}  # name -> the last code that compiled and rendered
+        self._trying: dict[str, Any] = {}  # name -> the version being tried (it may include itself)
 
     def load(self, environment: Any, name: str, globals: Any = None) -> Any:
         name = template_name(name)
-        inside(self.root, name)  # refuses a symlink leading out; checked again whenever the file changes
+        if name in self._trying:  # it includes itself: the version being tried, never kept
+            return self._trying[name]
         path = self.root / name
         stamp = _stamp(path)
-        if stamp is None or not path.is_file():
+        if stamp is None and name not in self._good:
             raise TemplateNotFound(name)
+        try:
+            with unmetered():
+                code = self._new_version(environment, name, path, stamp, globals)
+        except PromptError as e:
+            if name not in self._good:
+                raise
+            code = self._good[name]
+            logger.warning("%s:%s: %s (serving the last good version)", e.file or path, e.line or 1, e.reason)
+        # Jinja re-checks this on each get_template: a changed file is loaded again,
+        # and a rejected version is not tried again (nor logged again) until the next change
+        return environment.template_class.from_code(environment, code, globals or {}, lambda: _stamp(path) == stamp)
+
+    def _new_version(self, environment: Any, name: str, path: Path, stamp: Any, globals: Any) -> Any:
+        if stamp is None:
+            raise PromptError("the file was deleted", path)
+        inside(self.root, name)  # checked again whenever the file changes
+        if stamp[1] > self._max_bytes:
+            raise PromptError(f"the file is over {self._max_bytes} bytes", path)
         try:
             source = path.read_text(encoding="utf-8")
             if name.startswith("personas/"):
                 source = split_front_matter(source)[1]
-            code = self._good[name] = environment.compile(source, name, str(path))
-        except (TemplateSyntaxError, UnicodeDecodeError, PromptError) as e:
-            reason = f"syntax error: {e.message}" if isinstance(e, TemplateSyntaxError) else getattr(e, "reason", str(e))
-            error = PromptError(reason, path, getattr(e, "lineno", None) or getattr(e, "line", None))
-            if name not in self._good:
-                raise error from None
-            code = self._good[name]
-            logger.warning("%s:%s: %s (serving the last good version)", path, error.line or 1, error.reason)
-        # Jinja re-checks this on each get_template: a changed file is loaded again
-        return environment.template_class.from_code(environment, code, globals or {}, lambda: _stamp(path) == stamp)
-
-
-class _Environment(ImmutableSandboxedEnvironment):
-    # "**" and "*" could build huge numbers or strings: a template must not hang the agent
-    intercepted_binops = frozenset({"**", "*"})
-
-    def call_binop(self, context: Any, op: str, left: Any, right: Any) -> Any:
-        if op == "**" and isinstance(right, (int, float)) and abs(right) > 64:
-            raise SecurityError("exponent too large")
-        if op == "*":
-            seq, n = (left, right) if isinstance(left, (str, list, tuple)) else (right, left)
-            if isinstance(seq, (str, list, tuple)) and isinstance(n, int) and len(seq) * n > 100_000:
-                raise SecurityError("repetition too large")
-        return super().call_binop(context, op, left, right)
+            tree = environment.parse(source, name, str(path))
+            code = environment.compile(tree, name, str(path))
+        except TemplateSyntaxError as e:
+            raise PromptError(f"syntax error: {e.message}", path, e.lineno) from None
+        except PromptError as e:
+            raise PromptError(e.reason, path, e.line) from None
+        except Exception as e:  # unreadable, not UTF-8, nested too deep to parse
+            raise PromptError(f"cannot load: {type(e).__name__}: {e}", path) from None
+        template = self._trying[name] = environment.template_class.from_code(environment, code, globals or {}, lambda: False)
+        try:
+            self._accept(name, template, tree.find(nodes.Extends) is not None)
+        finally:
+            del self._trying[name]
+        self._good[name] = code
+        return code
 
 
 def _located(e: BaseException, reason: str) -> PromptError:
@@ -237,36 +160,60 @@ def _located(e: BaseException, reason: str) -> PromptError:
     return PromptError(reason)
 
 
-def as_prompt_error(e: Exception) -> PromptError:
+_UNDEFINED = re.compile(r"'(\w+)' is undefined")
+
+
+def as_prompt_error(e: BaseException) -> PromptError:
     if isinstance(e, PromptError):
         return e
     if isinstance(e, TemplateSyntaxError):
         return PromptError(f"syntax error: {e.message}", e.filename or e.name, e.lineno)
     if isinstance(e, TemplateNotFound):
         return PromptError(f"no template {e.name!r}")
+    if isinstance(e, BudgetExceeded):
+        return _located(e, f"over the render budget: {e}")
     if isinstance(e, SecurityError):
         return _located(e, f"refused by the sandbox: {e}")
+    if isinstance(e, UndefinedError) and (m := _UNDEFINED.fullmatch(e.message or "")):
+        return _located(e, f"undefined variable {m[1]!r}")  # as `prompts check` words it
     if isinstance(e, TemplateError):
         return _located(e, f"{type(e).__name__}: {e.message}")
+    if isinstance(e, RecursionError):
+        return _located(e, "nested too deep (a macro or include that never ends?)")
     return _located(e, f"{type(e).__name__}: {e}")
+
+
+def _output(template: Any, render: Callable[[], Iterable[str]]) -> str:
+    try:
+        return collect(render())
+    except RecursionError:  # rewriting a thousand frames would take longer than the render
+        raise PromptError("nested too deep (a macro or include that never ends?)", template.filename) from None
+    except Exception:
+        try:
+            template.environment.handle_exception()  # as Template.render does: template file and line in the traceback
+        except Exception as e:
+            error = as_prompt_error(e)
+            raise (error if error.file else PromptError(error.reason, template.filename)) from None
+        raise
 
 
 class PromptLibrary:
     """The templates of one folder: ``directory``, else $PROMPTS_DIR, else this package."""
 
-    def __init__(self, directory: str | os.PathLike[str] | None = None) -> None:
+    def __init__(self, directory: str | os.PathLike[str] | None = None, *, budget: Budget | None = None) -> None:
         self.root = Path(directory or os.environ.get("PROMPTS_DIR") or PACKAGE_DIR).resolve()
         if not self.root.is_dir():
             raise PromptError("the prompts folder does not exist", self.root)
-        self.env = _Environment(
-            loader=_Loader(self.root),
+        if not (self.root / "personas").is_dir():
+            raise PromptError("not a prompts folder: it has no personas/ folder", self.root)
+        self.budget = budget or Budget()
+        self.env = BudgetedSandbox(
+            loader=_Loader(self.root, self._accept, self.budget.chars),
             undefined=StrictUndefined,
             auto_reload=True,
             trim_blocks=True,
             lstrip_blocks=True,
         )
-        # cycler, joiner, namespace, lipsum and dict only widen what a template can reach
-        self.env.globals = {"range": self.env.globals["range"]}
         self._personas: dict[str, tuple[Any, Persona | None, PromptError | None]] = {}  # id -> stamp, last good, error
         self._yaml: dict[str, tuple[Any, Any]] = {}
         self._listed: tuple[float, dict[str, Persona]] | None = None
@@ -274,16 +221,19 @@ class PromptLibrary:
     # -- personas -----------------------------------------------------------------------
 
     def persona(self, persona_id: str) -> Persona:
-        """The persona, re-read when its file changes (the last good one if the edit broke it)."""
+        """The persona, re-read when its file changes (the last good one if the edit broke
+        it, or deleted it: a session speaking as it goes on)."""
         if not isinstance(persona_id, str) or not _PERSONA_ID.fullmatch(persona_id):
             raise PromptError(f"unknown persona {persona_id!r}; available: {', '.join(self.personas())}")
         path = self.root / "personas" / (persona_id + SUFFIX)
         stamp = _stamp(path)
-        if stamp is None:
-            raise PromptError(f"unknown persona {persona_id!r}; available: {', '.join(self.personas())}")
         cached = self._personas.get(persona_id)
+        if stamp is None and (cached is None or cached[1] is None):
+            raise PromptError(f"unknown persona {persona_id!r}; available: {', '.join(self.personas())}")
         if cached is None or cached[0] != stamp:
             try:
+                if stamp is None:
+                    raise PromptError("the file was deleted", path)
                 cached = (stamp, parse_persona(persona_id, inside(self.root, f"personas/{persona_id}{SUFFIX}")), None)
             except PromptError as e:
                 good = cached[1] if cached else None
@@ -325,37 +275,60 @@ class PromptLibrary:
         """Renders a template; the persona's declared defaults sit under the given values."""
         persona = variables.get("persona")
         pid = persona.get("id") if isinstance(persona, Mapping) else None
-        return self._render(name, pid, lambda t, v: t.render(v), variables)
+        return self._render(name, pid, variables)
 
     def render_persona(self, persona_id: str, **variables: Any) -> str:
         """The persona's system prompt."""
-        return self._render(f"personas/{self.persona(persona_id).id}", persona_id, lambda t, v: t.render(v), variables)
+        return self._render(f"personas/{self.persona(persona_id).id}", persona_id, variables)
 
     def render_block(self, persona_id: str, block: str, **variables: Any) -> str:
         """One block of a persona's template on its own (``offline_reply``)."""
+        return self._render(f"personas/{self.persona(persona_id).id}", persona_id, variables, block=block)
 
-        def run(template: Any, values: dict[str, Any]) -> str:
-            if block not in template.blocks:
-                raise PromptError(f"persona {persona_id!r} has no block {block!r}", template.filename)
-            try:
-                return "".join(template.blocks[block](template.new_context(values)))
-            except Exception:
-                template.environment.handle_exception()  # as Template.render does: template file and line in the traceback
-
-        return self._render(f"personas/{self.persona(persona_id).id}", persona_id, run, variables)
-
-    def _render(self, name: str, pid: str | None, run: Callable[[Any, dict[str, Any]], str], variables: dict[str, Any]) -> str:
+    def _render(self, name: str, pid: str | None, variables: dict[str, Any], block: str | None = None) -> str:
         try:
-            values = self._base_values(pid) | variables
-            return run(self.env.get_template(template_name(name)), values).strip()
+            with metered(self.budget):
+                values = self._base_values(pid) | variables
+                template = self.env.get_template(template_name(name))
+                if block is None:
+                    return _output(template, lambda: template.root_render_func(template.new_context(values))).strip()
+                if block not in template.blocks:
+                    raise PromptError(f"persona {pid!r} has no block {block!r}", template.filename)
+                return _output(template, lambda: template.blocks[block](template.new_context(values))).strip()
         except Exception as e:  # any fault inside a template is the template's, reported as such
             raise as_prompt_error(e) from None
 
     def _base_values(self, pid: str | None) -> dict[str, Any]:
         everyone = self.personas()
         listed = [{"id": p.id, "name": p.name, "description": p.description} for p in everyone.values()]
-        defaults = self.persona(pid).defaults if pid in everyone else {}
+        try:  # a persona deleted mid-session is no longer listed, but still speaks with its defaults
+            defaults = self.persona(pid).defaults if pid else {}
+        except PromptError:
+            defaults = {}
         return {"personas": listed, **defaults}
+
+    def _accept(self, name: str, template: Any, extends: bool) -> None:
+        """A new version of ``name`` serves only if this passes: it renders, with each
+        persona's defaults and sample values, within one render's budget, to some text;
+        so does each block it defines that no layout places (rendered on its own, as
+        ``offline_reply`` is)."""
+        everyone = self.personas()
+        pid = name[len("personas/") : -len(SUFFIX)] if name.startswith("personas/") else None
+        speakers = [self.persona(pid)] if pid else list(everyone.values())
+        try:
+            with metered(self.budget):
+                for persona in speakers:
+                    for sample in variants(persona, everyone, every=False):
+                        values = self._base_values(persona.id) | sample
+                        context = template.new_context(values)
+                        if not _output(template, lambda: template.root_render_func(context)).strip():
+                            raise PromptError("renders no text (an empty or half-written file?)", template.filename)
+                        for block, render in template.blocks.items():
+                            if extends and len(context.blocks.get(block, ())) == 1:
+                                if not _output(template, lambda: render(template.new_context(values))).strip():
+                                    raise PromptError(f"block {block!r} renders no text", template.filename)
+        except Exception as e:
+            raise as_prompt_error(e) from None
 
     # -- data files ----------------------------------------------------------------------
 

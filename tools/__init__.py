@@ -6,7 +6,7 @@ them): ``switch_persona(persona)``, ``forget_conversation(scope?, about?)`` and
 """
 
 from .arguments import FORGET_SCOPES, MAX_AWAY_MINUTES, check_about, check_minutes, check_persona, check_reason, check_scope
-from .session_tools import Outcome, PersonaChoice, SessionControl, build_session_tools
+from .session_tools import Outcome, PersonaChoice, SessionControl, about_minutes, build_session_tools
 
 __all__ = [
     "FORGET_SCOPES",
@@ -14,6 +14,7 @@ __all__ = [
     "Outcome",
     "PersonaChoice",
     "SessionControl",
+    "about_minutes",
     "build_session_tools",
     "check_about",
     "check_minutes",

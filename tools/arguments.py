@@ -39,7 +39,8 @@ def check_scope(value: object) -> str:
 
 
 def check_minutes(value: object) -> float | None:
-    """Minutes the user asked for, or None for the default hold."""
+    """Minutes the user asked for, or None for the default hold: a whole number as an int
+    (5, whether the model sent 5, 5.0 or "5"), a fraction as a float (0.5)."""
     if value is None or value == "":
         return None
     if isinstance(value, bool):
@@ -53,7 +54,7 @@ def check_minutes(value: object) -> float | None:
         raise ToolError("`minutes` must be a number, e.g. 5.")
     if not 0 < value <= MAX_AWAY_MINUTES:
         raise ToolError(f"`minutes` must be more than 0 and at most {MAX_AWAY_MINUTES}.")
-    return float(value)
+    return int(value) if float(value).is_integer() else float(value)
 
 
 def check_reason(value: object) -> str | None:

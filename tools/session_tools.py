@@ -59,9 +59,14 @@ _STATUS = {
     "forgotten": "Forgetting {subject}: it is removed from your context and the transcript as soon as you have replied.",
     "nothing_to_forget": "There was no earlier turn to forget; nothing changed.",
     "nothing_about": 'Nothing the user said before mentions "{subject}"; nothing was forgotten.',
-    "away": "The user is marked away{subject}. After the line below, say nothing until they are back.",
-    "already_away": "The user was already marked away; the hold is now{subject}.",
+    "away": "The user is marked away for {subject}. After the line below, say nothing until they are back.",
+    "already_away": "The user was already marked away; the hold now lasts {subject}.",
 }
+
+
+def about_minutes(minutes: float) -> str:
+    """``about 1 minute``, ``about 5 minutes``, ``about 0.5 minutes``: how a tool output says a hold's length."""
+    return f"about {minutes:g} minute{'' if minutes == 1 else 's'}"
 
 
 SAY_PREFIX = "Say this to the user now, as it is:"

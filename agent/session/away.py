@@ -5,7 +5,9 @@ livekit's ``user_away_timeout`` fires (noticed). Either way the session's user
 state is "away", as every LiveKit listener expects.
 
 - A requested hold lasts the minutes asked for. Side-talk gets no reply; "I'm
-  back", or the persona's name, ends it, and that turn gets exactly one answer.
+  back", the persona's name, or a request for a session change ("talk to the
+  pirate") ends it, and that turn gets exactly one answer (to a return that also
+  asks for something, "I'm back, can I talk to the pirate", the request's answer).
 - A noticed hold checks in at once and ends as soon as the user says anything;
   their words get an ordinary reply.
 - The check-in and the goodbye wait while the user is in the middle of a turn,
@@ -43,7 +45,7 @@ class Controller(Protocol):
 
     def router(self) -> Understanding: ...
 
-    def render(self, name: str, persona_id: str | None = None, **extra: Any) -> str: ...
+    def line(self, name: str, persona_id: str | None = None, **extra: Any) -> str: ...
 
     def speak(self, text: str) -> Any: ...
 
@@ -162,9 +164,17 @@ class AwayHold:
             self.end()  # the user spoke: a noticed hold is over, and their words get a reply
             return True
         persona = self.ctl.library.persona(self.ctl.persona_id)
-        if self.ctl.router().is_return(words, addressed_as=(persona.name, *persona.aliases)):
+        router = self.ctl.router()
+        request = getattr(router.route(words), "tool", None)
+        if router.is_return(words, addressed_as=(persona.name, *persona.aliases)):
             self.end()
-            self._welcome_turn = turn
+            # "I'm back, can I talk to the pirate": the request's answer is the welcome
+            self._welcome_turn = None if request else turn
+            return True
+        if request == "mark_user_away":
+            return True  # "give me five more minutes": the tool extends the hold, silently
+        if request is not None:
+            self.end()  # "talk to the pirate" while away: the user is back, and it is done
             return True
         lk_private.mark_user_away(self._session())
         return False
@@ -185,7 +195,7 @@ class AwayHold:
             self._arm(hold, self.policy.retry_minutes, self._check_in)
             return
         hold.checked_in = True
-        hold.check_in = self.ctl.speak(self.ctl.render("lines/away_checkin", requested=hold.requested))
+        hold.check_in = self.ctl.speak(self.ctl.line("lines/away_checkin", requested=hold.requested))
         self._arm(hold, self.policy.goodbye_after_minutes, self._say_goodbye)
 
     def _say_goodbye(self) -> None:
@@ -199,7 +209,7 @@ class AwayHold:
         self._reset_turn_state()
         self._welcome_turn = None
         session = self._session()
-        handle = self.ctl.speak(self.ctl.render("lines/away_goodbye"))
+        handle = self.ctl.speak(self.ctl.line("lines/away_goodbye"))
         handle.add_done_callback(lambda _: self._closed or session.shutdown())
 
     def _user_mid_turn(self, hold: _Hold) -> bool:

@@ -12,7 +12,7 @@ from livekit.agents import AgentSession, RunContext, llm
 from livekit.agents.llm import ToolError
 
 import prompts
-from tools import Outcome, PersonaChoice
+from tools import Outcome, PersonaChoice, about_minutes
 
 from . import forgetting, lk_private
 from .away import AwayHold, AwayPolicy
@@ -52,6 +52,7 @@ class SessionController(DirectChanges):
         self._hand_off_moved = asyncio.Event()  # set (and replaced) whenever _hand_off changes
         self._hand_off: SessionAgent | None = None  # returned to livekit, not entered yet
         self._active: SessionAgent | None = None  # the agent that entered last
+        self._render_faults: set[str] = set()  # lines that failed to render, logged once each
         if provider.name == "offline" and provider.offline_hooks is None:
             provider.offline_hooks = (self.router, self.offline_line)
         self.behaviour = provider.behaviour
@@ -71,6 +72,23 @@ class SessionController(DirectChanges):
     def render(self, name: str, persona_id: str | None = None, **extra: Any) -> str:
         return self.library.render(name, **self.variables(persona_id, **extra))
 
+    def line(self, name: str, persona_id: str | None = None, **extra: Any) -> str:
+        """A line to say: the template rendered, else an apology that renders (a broken
+        template never leaves the user in silence, and never fails the session's model)."""
+        try:
+            return self.render(name, persona_id, **extra)
+        except prompts.PromptError as e:
+            return self._apology(e, persona_id)
+
+    def _apology(self, error: prompts.PromptError, persona_id: str | None = None) -> str:
+        if str(error) not in self._render_faults:  # once per fault, not once per turn
+            self._render_faults.add(str(error))
+            logger.warning("a line did not render, saying lines/sorry instead: %s", error)
+        try:
+            return self.render("lines/sorry", persona_id)
+        except prompts.PromptError:
+            return prompts.APOLOGY
+
     def instructions(self, persona_id: str | None = None) -> str:
         pid = persona_id or self.persona_id
         return self.library.render_persona(pid, **self.variables(pid))
@@ -79,8 +97,11 @@ class SessionController(DirectChanges):
         """The offline model's answer: ``lines/welcome_back`` to a user just back, else
         the persona's ``offline_reply`` block."""
         if self.away.take_welcome():
-            return self.render("lines/welcome_back")
-        return self.library.render_block(self.persona_id, "offline_reply", **self.variables())
+            return self.line("lines/welcome_back")
+        try:
+            return self.library.render_block(self.persona_id, "offline_reply", **self.variables())
+        except prompts.PromptError as e:
+            return self._apology(e)
 
     def router(self) -> Understanding:
         return self.provider.understanding(self.library)
@@ -115,7 +136,7 @@ class SessionController(DirectChanges):
             try:
                 target = self.library.persona(persona)
                 if target.id == self.persona_id:
-                    return Outcome("unchanged", target.name)
+                    return Outcome("unchanged", target.name, say=self.line("lines/already_persona"))
                 instructions = self.instructions(target.id)
                 line = self.render("lines/switch", target.id, previous={"id": self.persona_id, "name": self._name()})
             except prompts.PromptError as e:
@@ -147,13 +168,13 @@ class SessionController(DirectChanges):
             if about:
                 planned = forgetting.items_to_forget(context.items, scope, call_id, reply_ids, about=about)
                 if not planned:
-                    return Outcome("nothing_about", about, say=self.render("lines/forget_no_match", about=_to_user(about)))
+                    return Outcome("nothing_about", about, say=self.line("lines/forget_no_match", about=_to_user(about)))
             elif scope == "last_turn":
                 previous = forgetting.previous_turn(context.items, call_id, reply_ids)
                 # never past an earlier forget: the turn before was that request, already gone
                 if previous is None or previous.id in self._before_last_forget:
-                    return Outcome("nothing_to_forget")
-            line = self.render("lines/forget", scope=scope, about=_to_user(about) if about else None)
+                    return Outcome("nothing_to_forget", say=self.line("lines/nothing_to_forget"))
+            line = self.line("lines/forget", scope=scope, about=_to_user(about) if about else None)
             gone = forgetting.items_to_forget(context.items, scope, call_id, reply_ids, about=about)
             kept = forgetting.without(context, gone)
             self._one_change_at_a_time("forgetting", hand_off=self.strategy.forget_hands_off)
@@ -188,10 +209,10 @@ class SessionController(DirectChanges):
     async def mark_away(self, reason: str | None, minutes: float | None, ctx: RunContext) -> Outcome:
         already = self.away.requested
         self.away.start(requested=True, minutes=minutes, call_id=ctx.function_call.call_id)
-        subject = f" for about {minutes:g} minutes" if minutes else ""
+        subject = about_minutes(minutes or self.away.policy.default_hold_minutes)
         if already:
-            return Outcome("already_away", subject or " the default length")
-        return Outcome("away", subject, say=self.render("lines/away_ack", minutes=minutes))
+            return Outcome("already_away", subject)
+        return Outcome("away", subject, say=self.line("lines/away_ack", minutes=minutes))
 
     # -- speaking and gating -----------------------------------------------------------------
 
@@ -283,7 +304,7 @@ class SessionController(DirectChanges):
         self._scrub_history(scope, call_id, reply_ids, also=forgotten, about=about)
         if refusals:
             logger.warning("the provider did not forget everything asked (%s): %s", scope, "; ".join(refusals))
-            self.speak(self.render("lines/forget_incomplete", scope=scope))
+            self.speak(self.line("lines/forget_incomplete", scope=scope))
 
     def _scrub_history(
         self, scope: str, call_id: str, reply_ids: set[str], also: list[llm.ChatItem] = (), *, about: str | None = None

@@ -22,7 +22,7 @@ from livekit.agents.llm import ToolError
 from livekit.agents.voice.agent_activity import ActivityClosedError
 
 import prompts
-from tools import Outcome
+from tools import Outcome, about_minutes
 
 from . import forgetting
 from .session_agent import SessionAgent
@@ -101,10 +101,10 @@ class DirectChanges:
             async with self._between_replies():
                 already = self.away.requested
                 self.away.start(requested=True, minutes=minutes)
-                subject = f" for about {minutes:g} minutes" if minutes else ""
+                subject = about_minutes(minutes or self.away.policy.default_hold_minutes)
                 if already:
-                    return Outcome("already_away", subject or " the default length")
-                line = self.render("lines/away_ack", minutes=minutes)
+                    return Outcome("already_away", subject)
+                line = self.line("lines/away_ack", minutes=minutes)
                 self.speak(line)
                 return Outcome("away", subject, say=line)
 
@@ -114,7 +114,7 @@ class DirectChanges:
                 if not self.away.active:
                     return Outcome("not_away")
                 self.away.end()
-                line = self.render("lines/welcome_back")
+                line = self.line("lines/welcome_back")
                 self.speak(line)
                 return Outcome("back", say=line)
 

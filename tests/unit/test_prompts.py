@@ -114,11 +114,11 @@ def test_persona_defaults_sit_under_given_values(library: PromptLibrary) -> None
 
 def test_a_missing_variable_is_an_error_naming_it(library: PromptLibrary) -> None:
     v = standard_variables(library.persona("assistant"))
-    with pytest.raises(PromptError, match="'scope' is undefined") as e:
+    with pytest.raises(PromptError, match="undefined variable 'scope'") as e:
         library.render("lines/forget", **v)
     assert e.value.file.endswith("lines/forget.md.j2") and e.value.line
     del v["user_name"]
-    with pytest.raises(PromptError, match="'user_name' is undefined"):
+    with pytest.raises(PromptError, match="undefined variable 'user_name'"):
         library.render_persona("assistant", **v)
 
 

@@ -98,6 +98,43 @@ def test_check_follows_prompts_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     assert run(capsys, "check")[0] == 1
 
 
+def test_check_reports_each_fault_once_even_when_it_breaks_other_files(tmp_path: Path) -> None:
+    root = copy_prompts(tmp_path)
+    edit(root / "personas" / "tutor.md.j2", "{{ level }}", "{{ levle }}")
+    (root / "lines" / "greet.md.j2").write_text("Hello {{ gretting }}")
+    edit(root / "base.md.j2", "{% block identity %}", "{% block identity %}{{ oops }}")  # every persona renders it
+    problems = check(root)
+    assert sorted((Path(p.file).name, p.reason) for p in problems) == [
+        ("base.md.j2", "undefined variable 'oops'"),
+        ("greet.md.j2", "undefined variable 'gretting'"),
+        ("tutor.md.j2", "undefined variable 'levle'"),
+    ]
+
+
+def test_check_refuses_a_folder_with_no_personas(tmp_path: Path, capsys) -> None:
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes" / "draft.md.j2").write_text("{{ oops }}")
+    assert [p.reason for p in check(tmp_path)] == ["not a prompts folder: it has no personas/ folder"]
+    code, out, _ = run(capsys, "check", "--dir", str(tmp_path))
+    assert code == 1 and out.strip() == f"{tmp_path.resolve()}: not a prompts folder: it has no personas/ folder"
+
+
+def test_the_commands_read_prompts_dir_from_env_local(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+    root = copy_prompts(tmp_path)
+    edit(root / "lines" / "forget.md.j2", "{% else %}", "{% elsif %}")
+    (root / "personas" / "tutor.md.j2").unlink()
+    monkeypatch.delenv("PROMPTS_DIR", raising=False)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / ".env.local").write_text(f"# the chat reads this too\nPROMPTS_DIR={root}\n")
+    code, out, _ = run(capsys, "check")
+    assert code == 1 and f"{root / 'lines' / 'forget.md.j2'}:" in out
+    code, out, _ = run(capsys, "list")
+    assert code == 0 and "tutor" not in out and "pirate" in out
+    (tmp_path / ".env.local").write_text("PROMPTS_DIR\n")
+    code, _, err = run(capsys, "list")
+    assert code == 1 and ".env.local:1: expected KEY=VALUE" in err
+
+
 # -- list and render ----------------------------------------------------------------------------
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -48,7 +49,7 @@ def test_a_payload_inside_a_template_fails_with_file_and_line(hostile, index: in
     with pytest.raises(PromptError) as e:
         library.render(f"lines/evil{index}", **variables(library, "assistant", user_name="Sam"))
     assert e.value.file == str(root / "lines" / f"evil{index}.md.j2") and e.value.line == 2
-    assert any(word in e.value.reason for word in ("sandbox", "undefined", "no attribute", "Range too big"))
+    assert any(word in e.value.reason for word in ("sandbox", "budget", "undefined", "no attribute", "Range too big"))
 
 
 def test_jinja_helpers_that_reach_python_are_gone(hostile) -> None:
@@ -65,3 +66,34 @@ def test_a_payload_said_by_a_user_comes_back_literally(hostile, payload: str) ->
     assert payload in switch and "49" not in switch
     system = library.render_persona("tutor", **variables(library, "tutor", user_name=payload))
     assert f"talking with {payload}." in system
+
+
+def test_a_hard_link_is_refused_for_templates_personas_and_data(tmp_path: Path) -> None:
+    """A hard link cannot be told from the original, which may be outside the folder."""
+    root = copy_prompts(tmp_path)
+    secret = tmp_path / "secret.md.j2"
+    secret.write_text("---\nname: X\ndescription: x\ngreeting: x\n---\nTOP SECRET {% block offline_reply %}x{% endblock %}")
+    os.link(secret, root / "lines" / "leak.md.j2")
+    os.link(secret, root / "personas" / "leak.md.j2")
+    (tmp_path / "secret.yaml").write_text("lead_ins: [secret]\n")
+    os.link(tmp_path / "secret.yaml", root / "leak.yaml")
+    library = PromptLibrary(root)
+    v = variables(library, "assistant")
+    for attempt in (lambda: library.render("lines/leak", **v), lambda: library.persona("leak"), lambda: library.load_yaml("leak")):
+        with pytest.raises(PromptError, match="hard link"):
+            attempt()
+    assert "leak" not in library.personas()
+
+
+def test_a_good_file_replaced_by_a_link_out_keeps_the_last_good(tmp_path: Path) -> None:
+    root = copy_prompts(tmp_path)
+    library = PromptLibrary(root)
+    v = variables(library, "assistant")
+    good = library.render("lines/forget", **v)
+    (tmp_path / "outside.md.j2").write_text("TOP SECRET")
+    (root / "lines" / "forget.md.j2").unlink()
+    os.link(tmp_path / "outside.md.j2", root / "lines" / "forget.md.j2")
+    assert library.render("lines/forget", **v) == good
+    (root / "lines" / "forget.md.j2").unlink()
+    (root / "lines" / "forget.md.j2").symlink_to(tmp_path / "outside.md.j2")
+    assert library.render("lines/forget", **v) == good

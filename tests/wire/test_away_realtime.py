@@ -1,6 +1,6 @@
 """mark_user_away on the realtime models, the real plugins against the loopback servers:
 the acknowledgement is heard, the user stays away while the model hears side-talk,
-and "I'm back" gets exactly one answer.
+"I'm back" gets exactly one answer, and a request made while away is carried out.
 
 The user's speech is simulated as each service reports it:
 - Gemini: a reply the model starts on its own, opened by the user's transcribed words
@@ -260,3 +260,27 @@ async def test_on_openai_a_noticed_away_ends_with_a_typed_turn(fake_openai: Fake
         await c.say("what's the weather like?")
         assert _heard(c) == ["Are you still there?", "Sunny all day."]
         assert ("user_state_changed", ("away", "listening")) in c.events
+
+
+async def test_on_openai_a_request_heard_while_away_ends_the_hold_and_is_done(fake_openai: FakeOpenAIRealtime) -> None:
+    """The model's own answer to the words is held back while they are judged; they ask for
+    a session change, so the hold ends and the model is asked to answer them."""
+    async with controlled_session("openai", openai_env(fake_openai, modalities="text")) as c:
+        await _openai_away(fake_openai, c)
+        fake_openai.queue_function_call("switch_persona", {"persona": "pirate"})
+        fake_openai.queue_text("Ahoy!")
+        await _openai_user_speaks(fake_openai.last, "talk to the pirate", "Let me get the pirate.")
+        await until(lambda: "Ahoy!" in _heard(c), what="the switch is answered")
+        assert c.ctl.persona_id == "pirate" and not c.ctl.away.active and c.session.user_state != "away"
+        assert _heard(c) == ["Take your time.", "Ahoy!"]
+
+
+async def test_on_openai_a_typed_request_while_away_is_done(fake_openai: FakeOpenAIRealtime) -> None:
+    async with controlled_session("openai", openai_env(fake_openai, modalities="text")) as c:
+        await _openai_away(fake_openai, c)
+        fake_openai.queue_function_call("switch_persona", {"persona": "tutor"})
+        fake_openai.queue_text("Hi, I'm Ada.")
+        result = await c.say("can I talk to the tutor")
+        result.expect.contains_function_call(name="switch_persona")
+        assert c.ctl.persona_id == "tutor" and not c.ctl.away.active and c.session.user_state == "listening"
+        assert _heard(c) == ["Take your time.", "Hi, I'm Ada."]
