@@ -41,7 +41,7 @@ DEFAULT_CAPABILITIES = {
 STANDARD_VARIABLES = ("persona", "user_name", "now", "language", "capabilities", "away", "personas")
 PERSONA_FIELDS = {"name": str, "description": str, "greeting": str, "aliases": list, "voices": dict, "defaults": dict}
 REQUIRED_FIELDS = ("name", "description", "greeting")
-VOICE_KEYS = ("openai", "google", "tts")
+VOICE_KEYS = ("openai", "google", "tts", "offline")
 RESCAN_SECONDS = 0.25
 
 
