@@ -1,5 +1,8 @@
 """Audio in and out of an AgentSession without a room or a sound card.
 
+``attach`` wires them as LiveKit's own console does: the agent's words are
+synchronized with its audio, so an interrupted reply is kept as far as it was heard.
+
 ``SpeechFeed`` is a microphone that says what it is given: LiveKit reads 20 ms
 frames from it in real time, silence between utterances, as from a real one.
 ``Speaker`` is a loudspeaker that plays the agent's speech in real time (to
@@ -22,7 +25,8 @@ from pathlib import Path
 
 import numpy as np
 from livekit import rtc
-from livekit.agents import io
+from livekit.agents import AgentSession, io
+from livekit.agents.voice import TranscriptSynchronizer
 
 FRAME_SECONDS = 0.02
 FEED_RATE = 16000  # what the VAD, the turn detector and Whisper all work at
@@ -62,6 +66,14 @@ def write_wav(path: str | Path, samples: np.ndarray, rate: int) -> None:
 def _mono(frame: rtc.AudioFrame) -> np.ndarray:
     samples = np.frombuffer(frame.data, dtype=np.int16).reshape(-1, frame.num_channels)
     return samples[:, 0].copy() if frame.num_channels == 1 else samples.mean(axis=1).astype(np.int16)
+
+
+def attach(session: AgentSession, feed: io.AudioInput, speaker: io.AudioOutput) -> None:
+    """Set the session's audio input and output (before ``session.start``)."""
+    sync = TranscriptSynchronizer(next_in_chain_audio=speaker, next_in_chain_text=None)
+    session.input.audio = feed
+    session.output.audio = sync.audio_output
+    session.output.transcription = sync.text_output
 
 
 class SpeechFeed(io.AudioInput):

@@ -23,7 +23,7 @@ import numpy as np
 from livekit.agents import AgentSession
 
 import prompts
-from agent.audio_io import FEED_RATE, Segment, SpeechFeed, Speaker
+from agent.audio_io import FEED_RATE, Segment, SpeechFeed, Speaker, attach
 from agent.offline.speech import PiperTTS, resample
 from agent.offline.voices import OfflineVoice
 from agent.providers import Provider
@@ -91,13 +91,30 @@ class VoiceChat:
         return self.since(start, "transcript")[0]
 
     async def answered(self, start: int) -> None:
-        await until(lambda: self.since(start, "assistant") and self.idle(), "the agent's answer", log=self.log)
+        """Wait for an answer to a user turn that began after ``start``, spoken to the end."""
+
+        def done() -> bool:
+            turn = next((i for i in range(start, len(self.log)) if self.log[i].kind == "user"), None)
+            return turn is not None and bool(self.since(turn, "assistant")) and self.idle()
+
+        await until(done, "the agent's answer", log=self.log)
 
     def idle(self) -> bool:
         return self.session.agent_state == "listening" and self.session.current_speech is None and not self.speaker.playing
 
     def segments_since(self, count: int) -> list[Segment]:
         return self.speaker.segments[count:]
+
+    async def playing_for(self, seconds: float, *, segment: int) -> Segment:
+        """Wait until the agent's speech segment number ``segment`` has played ``seconds``."""
+        loop = asyncio.get_running_loop()
+
+        def far_enough() -> bool:
+            segs = self.speaker.segments
+            return len(segs) > segment and not segs[segment].finished and loop.time() - segs[segment].started_at >= seconds
+
+        await until(far_enough, f"segment {segment} to play {seconds:g} s", log=self.log)
+        return self.speaker.segments[segment]
 
     def context_texts(self) -> list[str]:
         return [m.text_content or "" for m in self.session.current_agent.chat_ctx.messages() if m.role in ("user", "assistant")]
@@ -107,6 +124,26 @@ class VoiceChat:
 
     def recorded_events(self) -> str:
         return json.dumps([e.model_dump(mode="json") for e in self.session._recorded_events], default=str)
+
+
+def median_pitch(samples: np.ndarray, rate: int) -> float:
+    """The speaker's median fundamental frequency (Hz), by autocorrelation over the
+    voiced 40 ms frames."""
+    x = samples.astype(np.float64)
+    size, hop = int(0.04 * rate), int(0.01 * rate)
+    low, high = int(rate / 400), int(rate / 60)  # 60 to 400 Hz
+    loud = 0.1 * np.sqrt(np.mean(x**2))
+    found = []
+    for i in range(0, x.size - size, hop):
+        frame = x[i : i + size] - x[i : i + size].mean()
+        if np.sqrt(np.mean(frame**2)) < loud:
+            continue
+        ac = np.correlate(frame, frame, "full")[size - 1 :]
+        lag = low + int(np.argmax(ac[low:high]))
+        if ac[lag] > 0.5 * ac[0]:  # clearly periodic: voiced
+            found.append(rate / lag)
+    assert found, "no voiced speech found"
+    return float(np.median(found))
 
 
 async def until(cond: Callable[[], Any], what: str, limit: float = 60.0, log: list[Said] | None = None) -> None:
@@ -133,8 +170,7 @@ async def start_voice(
     ctl = SessionController(prompts.PromptLibrary(), provider, persona=persona, away=away)
     session = AgentSession(user_away_timeout=user_away_timeout, **session_options(provider, output_pauses=False))
     feed, speaker = SpeechFeed(), Speaker()
-    session.input.audio = feed
-    session.output.audio = speaker
+    attach(session, feed, speaker)
     v = VoiceChat(session, ctl, feed, speaker)
     loop = asyncio.get_running_loop()
 
