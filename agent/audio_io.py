@@ -32,14 +32,18 @@ FRAME_SECONDS = 0.02
 FEED_RATE = 16000  # what the VAD, the turn detector and Whisper all work at
 
 
+class AudioFileError(ValueError):
+    pass
+
+
 def read_speech(path: str | Path, rate: int = FEED_RATE) -> np.ndarray:
-    """Mono int16 samples of an audio file at ``rate``; ValueError if it holds no audio."""
+    """Mono int16 samples of an audio file at ``rate``; AudioFileError if it holds no audio."""
     import av  # livekit-agents' own dependency
 
     try:
         with av.open(str(path)) as container:
             if not container.streams.audio:
-                raise ValueError(f"{path}: no audio stream")
+                raise AudioFileError(f"{path}: no audio stream")
             resampler = av.AudioResampler(format="s16", layout="mono", rate=rate)
             chunks = [
                 out.to_ndarray().reshape(-1)
@@ -48,10 +52,10 @@ def read_speech(path: str | Path, rate: int = FEED_RATE) -> np.ndarray:
             ]
             chunks += [out.to_ndarray().reshape(-1) for out in resampler.resample(None)]
     except (av.error.FFmpegError, OSError) as e:
-        raise ValueError(f"{path}: not an audio file PyAV can read ({e})") from None
+        raise AudioFileError(f"{path}: not an audio file that can be read ({e})") from None
     samples = np.concatenate(chunks).astype(np.int16) if chunks else np.zeros(0, np.int16)
     if samples.size == 0:
-        raise ValueError(f"{path}: the file holds no audio")
+        raise AudioFileError(f"{path}: the file holds no audio")
     return samples
 
 
