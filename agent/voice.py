@@ -26,6 +26,19 @@ def use_offline_speech(provider: Provider) -> None:
     provider.offline_speech = True
 
 
+def worker_options(provider: Provider) -> dict[str, Any] | None:
+    """A worker's session with audio on a non-realtime provider: the provider's own
+    STT, else offline speech where the voice extra is installed. None where there is
+    no speech to text at all (a text-only session) or the model hears for itself."""
+    from .offline.speech import missing_packages
+
+    if provider.realtime:
+        return None
+    provider.offline_speech = not missing_packages()
+    options = session_options(provider)
+    return options if "stt" in options else None
+
+
 def session_options(provider: Provider, *, output_pauses: bool = True) -> dict[str, Any]:
     """AgentSession arguments for a session with audio. ``output_pauses=False``: the
     audio output cannot pause, so a barge-in stops the agent at once (LiveKit would

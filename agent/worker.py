@@ -13,8 +13,10 @@ from livekit.agents import AgentServer, AgentSession, JobContext, cli
 
 import prompts
 
+from .offline.speech import load_models
 from .session.control import SessionController
 from .providers import Provider, choose_provider, load_env
+from .voice import worker_options
 
 logger = logging.getLogger("agent")
 
@@ -38,9 +40,11 @@ async def entrypoint(ctx: JobContext) -> None:
     provider = Provider(choose_provider(env), env)
     library = prompts.PromptLibrary(env.get("PROMPTS_DIR"))
     ctl = SessionController(library, provider, persona=env.get("AGENT_PERSONA") or "assistant")
-    stt = provider.stt()
-    # a pipeline without speech-to-text is text-only: no VAD to load
-    session = AgentSession(**({"stt": stt} if stt else {} if provider.realtime else {"vad": None}))
+    options = worker_options(provider)  # speech (offline where none is configured), local VAD and turn detector
+    if provider.offline_speech:
+        await load_models()  # off the event loop, once per process
+    # a realtime model hears for itself; a pipeline with no speech at all is text-only: no VAD to load
+    session = AgentSession(**(options or ({} if provider.realtime else {"vad": None})))
     ctl.attach(session)
     ctx.add_shutdown_callback(provider.aclose)
 
@@ -61,6 +65,33 @@ async def entrypoint(ctx: JobContext) -> None:
 
 
 def run_worker(argv: list[str]) -> int:
+    if argv[:1] == ["console"] and (problem := audio_device_problem(argv[1:])):
+        print(problem, file=sys.stderr)
+        return 1
     sys.argv = [sys.argv[0], *argv]
     cli.run_app(server)
     return 0
+
+
+def audio_device_problem(options: list[str]) -> str | None:
+    """Why ``console`` cannot start here, in one line, or None. LiveKit's console imports
+    sounddevice, which raises OSError "PortAudio library not found" without the system
+    library, and in audio mode needs a default microphone and speaker."""
+    try:
+        import sounddevice as sd
+    except OSError:
+        return (
+            "error: console needs the PortAudio library: install it (Debian/Ubuntu: apt-get install libportaudio2; "
+            "macOS: brew install portaudio), or speak from files: python -m agent chat --audio-in TURN.wav"
+        )
+    if "--text" in options or "--list-devices" in options or any(o.startswith("--input-device") for o in options):
+        return None
+    try:
+        sd.query_devices(kind="input")
+        sd.query_devices(kind="output")
+    except sd.PortAudioError:
+        return (
+            "error: console found no default microphone and speaker; choose them with --input-device and "
+            "--output-device (see --list-devices), type with --text, or speak from files: python -m agent chat --audio-in TURN.wav"
+        )
+    return None
