@@ -9,7 +9,8 @@ frames from it in real time, silence between utterances, as from a real one.
 nowhere) and keeps what was played; like LiveKit's room output, a segment ends
 at ``flush()`` and reports ``on_playback_finished`` once its audio has played,
 or at once, cut short, when ``clear_buffer()`` interrupts it. Real-time playout
-is what lets the user barge in while the agent speaks.
+is what lets the user barge in while the agent speaks. It cannot pause, so a
+barge-in stops the agent at once (``session_options(output_pauses=False)``).
 
 ``read_speech`` and ``write_wav`` convert files (any format and rate PyAV reads).
 """
@@ -27,6 +28,8 @@ import numpy as np
 from livekit import rtc
 from livekit.agents import AgentSession, io
 from livekit.agents.voice import TranscriptSynchronizer
+
+from .offline.speech import mono  # (no speech engine is imported with it)
 
 FRAME_SECONDS = 0.02
 FEED_RATE = 16000  # what the VAD, the turn detector and Whisper all work at
@@ -65,11 +68,6 @@ def write_wav(path: str | Path, samples: np.ndarray, rate: int) -> None:
         out.setsampwidth(2)
         out.setframerate(rate)
         out.writeframes(samples.astype(np.int16).tobytes())
-
-
-def _mono(frame: rtc.AudioFrame) -> np.ndarray:
-    samples = np.frombuffer(frame.data, dtype=np.int16).reshape(-1, frame.num_channels)
-    return samples[:, 0].copy() if frame.num_channels == 1 else samples.mean(axis=1).astype(np.int16)
 
 
 def attach(session: AgentSession, feed: io.AudioInput, speaker: io.AudioOutput) -> None:
@@ -145,7 +143,7 @@ class Segment:
 
     def samples(self, *, played_only: bool = True) -> np.ndarray:
         """Mono int16 samples (only what was heard, where it was cut short)."""
-        whole = np.concatenate([_mono(f) for f in self.frames]) if self.frames else np.zeros(0, np.int16)
+        whole = np.concatenate([mono(f) for f in self.frames]) if self.frames else np.zeros(0, np.int16)
         if played_only and self.played is not None:
             whole = whole[: int(round(self.played * self.rate))]
         return whole
