@@ -200,7 +200,7 @@ async def run_chat(
     ctl = SessionController(library, chosen, persona=persona_id, away=away)
     printer = Printer(stdout, jsonl, lambda: library.persona(ctl.persona_id).name)
     session = AgentSession(vad=None, user_away_timeout=None, turn_handling={"turn_detection": "manual"})
-    _wire_events(session, ctl, printer)
+    print_events(session, ctl, printer)
     ctl.attach(session)
     end = SessionEnd(session)
     ended = end.event
@@ -210,23 +210,7 @@ async def run_chat(
         await session.start(first)
         if await _first(first.entered.wait(), ended) and first.entry_speech is not None:
             await _first(first.entry_speech, ended)  # the greeting comes before the first answer
-        while not ended.is_set():
-            line = await lines.next(ended)
-            if line is None or lk_private.is_closing(session):
-                break
-            line = line.strip()
-            if not line:
-                continue
-            if line.startswith("/"):
-                if not await _command(line, session, ctl, printer, ended):
-                    break
-                continue
-            try:
-                await session.run(user_input=line)
-            except Exception as e:  # a provider error ends the turn, not the chat
-                if not lk_private.is_closing(session):
-                    printer.emit("error", message=str(e))
-            await ctl.settle()
+        await serve_lines(lines, session, ctl, printer, ended)
     finally:
         ending_itself = lk_private.is_closing(session)
         await ctl.settle()
@@ -238,7 +222,31 @@ async def run_chat(
     return 1 if end.error else 0
 
 
-def _wire_events(session: AgentSession, ctl: SessionController, printer: Printer) -> None:
+async def serve_lines(
+    lines: LineReader, session: AgentSession, ctl: SessionController, printer: Printer, ended: asyncio.Event
+) -> None:
+    """Typed turns and slash commands, one line at a time, until the input ends, /quit,
+    or the session ends (``ended``)."""
+    while not ended.is_set():
+        line = await lines.next(ended)
+        if line is None or lk_private.is_closing(session):
+            return
+        line = line.strip()
+        if not line:
+            continue
+        if line.startswith("/"):
+            if not await run_command(line, session, ctl, printer, ended):
+                return
+            continue
+        try:
+            await session.run(user_input=line)
+        except Exception as e:  # a provider error ends the turn, not the chat
+            if not lk_private.is_closing(session):
+                printer.emit("error", message=str(e))
+        await ctl.settle()
+
+
+def print_events(session: AgentSession, ctl: SessionController, printer: Printer) -> None:
     def on_item(ev: Any) -> None:
         item = ev.item
         if item.type == "message" and item.role in ("user", "assistant") and item.text_content:
@@ -260,7 +268,7 @@ def _wire_events(session: AgentSession, ctl: SessionController, printer: Printer
     ctl.on_persona_changed.append(lambda pid: printer.emit("persona_changed", persona=pid))
 
 
-async def _command(line: str, session: AgentSession, ctl: SessionController, printer: Printer, ended: asyncio.Event) -> bool:
+async def run_command(line: str, session: AgentSession, ctl: SessionController, printer: Printer, ended: asyncio.Event) -> bool:
     """Run a slash command; False means quit. ``ended``: set when the session closed."""
     name, *args = line.split()
     name = name.lower()

@@ -111,6 +111,8 @@ class Provider:
     name: str
     env: Mapping[str, str] = field(repr=False)
     offline_hooks: tuple[Callable[[], Understanding], Callable[[], str]] | None = field(default=None, repr=False)
+    # a session with audio: Whisper and Piper (the voice extra) wherever no STT/TTS endpoint is set
+    offline_speech: bool = False
     made: list[Any] = field(default_factory=list, init=False, repr=False)  # closed by aclose()
     _router: tuple[Any, Understanding] | None = field(default=None, init=False, repr=False)
 
@@ -215,7 +217,7 @@ class Provider:
     def tts_for(self, voices: Mapping[str, str]) -> tts.TTS | None:
         """The pipeline's TTS in a persona's voice, where one is configured."""
         if (kwargs := self._speech_endpoint("TTS")) is None:
-            return None
+            return self.offline_tts(voices)
         from livekit.plugins import openai
 
         if self.env.get("TTS_MODEL"):
@@ -226,10 +228,32 @@ class Provider:
 
     def stt(self) -> Any:
         if (kwargs := self._speech_endpoint("STT")) is None:
-            return None
+            return self.offline_stt()
         from livekit.plugins import openai
 
         return openai.STT(**kwargs)
+
+    def speech_configured(self) -> bool:
+        """Whether STT and TTS endpoints are set, so offline speech is not needed."""
+        return self._speech_endpoint("STT") is not None and self._speech_endpoint("TTS") is not None
+
+    def offline_tts(self, voices: Mapping[str, str]) -> tts.TTS | None:
+        """Piper in the persona's ``offline`` voice, for a session with audio."""
+        if not self.offline_speech or self.realtime:
+            return None
+        from .offline.speech import PiperTTS
+        from .offline.voices import OfflineVoice
+
+        made = PiperTTS(OfflineVoice.for_persona(voices.get("offline")), noise=self.env.get("PIPER_NOISE") != "0")
+        self.made.append(made)
+        return made
+
+    def offline_stt(self) -> Any:
+        if not self.offline_speech or self.realtime:
+            return None
+        from .offline.speech import WhisperSTT
+
+        return WhisperSTT()
 
     def _speech_endpoint(self, prefix: str) -> dict[str, Any] | None:
         """Where the pipeline's STT or TTS lives (``{prefix}_BASE_URL``, else OpenAI), or None."""

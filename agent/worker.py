@@ -16,8 +16,10 @@ import prompts
 
 from . import privacy
 from .frontend import ATTR_PERSONA, ATTR_PERSONAS, ATTR_USER_STATE, Frontend, dispatch_options, session_attributes
-from .session.control import SessionController
+from .offline.speech import load_models
 from .providers import ConfigError, Provider, check_config, choose_provider, describe_endpoint, load_env, url_host
+from .session.control import SessionController
+from .voice import worker_options
 
 logger = logging.getLogger("agent")
 
@@ -76,14 +78,16 @@ async def entrypoint(ctx: JobContext) -> None:
         persona=chosen.get("persona") or env.get("AGENT_PERSONA") or "assistant",
         user_name=chosen.get("user_name"),
     )
-    stt = provider.stt()
-    # a pipeline without speech-to-text is text-only: no VAD to load
-    session = AgentSession(**({"stt": stt} if stt else {} if provider.realtime else {"vad": None}))
+    speech = worker_options(provider)  # speech (offline where none is configured), local VAD and turn detector
+    if provider.offline_speech:
+        await load_models()  # off the event loop, once per process
+    # a realtime model hears for itself; a pipeline with no speech at all is text-only: no VAD to load
+    session = AgentSession(**(speech or ({} if provider.realtime else {"vad": None})))
     ctl.attach(session)
     ctx.add_shutdown_callback(provider.aclose)
     agent = ctl.first_agent()
     # audio tracks only where the agent hears and speaks; text in and out always
-    hears = provider.realtime or stt is not None
+    hears = provider.realtime or speech is not None
     speaks = isinstance(agent.tts, tts.TTS) or (provider.realtime and env.get("AGENT_MODALITIES") != "text")
     options = room_io.RoomOptions(audio_input=hears, audio_output=speaks)
     await session.start(agent, room=ctx.room, room_options=options)
@@ -108,14 +112,8 @@ def check_start_up(argv: list[str], env: Mapping[str, str]) -> str:
             f"`{command}` connects to a LiveKit server and needs {', '.join(missing)}; set them in the "
             "environment or .env.local (a local `livekit-server --dev` is ws://localhost:7880, devkey, secret)"
         )
-    if command == "console" and not asking_help:
-        try:
-            import sounddevice  # noqa: F401  (livekit's console imports it, even with --text)
-        except OSError:
-            raise ConfigError(
-                "`console` needs the PortAudio library, even with --text (Debian/Ubuntu: apt install "
-                "libportaudio2; macOS: brew install portaudio); `python -m agent chat` needs neither"
-            ) from None
+    if command == "console" and not asking_help and (problem := audio_device_problem(argv[1:])):
+        raise ConfigError(problem)
     line = describe_endpoint(provider, env)
     if command != "console" and env.get("LIVEKIT_URL"):
         line += f"; LiveKit at {url_host(env['LIVEKIT_URL'])}"
@@ -139,3 +137,27 @@ def run_worker(argv: list[str]) -> int:
         print(f"error: the worker stopped: {server.failure}", file=sys.stderr)
         return code or 1
     return code
+
+
+def audio_device_problem(options: list[str]) -> str | None:
+    """Why ``console`` cannot start here, in one line, or None. LiveKit's console imports
+    sounddevice, which raises OSError "PortAudio library not found" without the system
+    library, and in audio mode needs a default microphone and speaker."""
+    try:
+        import sounddevice as sd
+    except OSError:
+        return (
+            "`console` needs the PortAudio library, even with --text: install it (Debian/Ubuntu: apt-get install libportaudio2; "
+            "macOS: brew install portaudio), or speak from files: python -m agent chat --audio-in TURN.wav"
+        )
+    if "--text" in options or "--list-devices" in options or any(o.startswith("--input-device") for o in options):
+        return None
+    try:
+        sd.query_devices(kind="input")
+        sd.query_devices(kind="output")
+    except sd.PortAudioError:
+        return (
+            "`console` found no default microphone and speaker; choose them with --input-device and "
+            "--output-device (see --list-devices), type with --text, or speak from files: python -m agent chat --audio-in TURN.wav"
+        )
+    return None

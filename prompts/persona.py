@@ -24,7 +24,7 @@ DEFAULT_CAPABILITIES = {
 STANDARD_VARIABLES = ("persona", "user_name", "now", "language", "capabilities", "away", "personas")
 PERSONA_FIELDS = {"name": str, "description": str, "greeting": str, "aliases": list, "voices": dict, "defaults": dict}
 REQUIRED_FIELDS = ("name", "description", "greeting")
-VOICE_KEYS = ("openai", "google", "ultravox", "aws", "tts")
+VOICE_KEYS = ("openai", "google", "ultravox", "aws", "tts", "offline")
 # the variables only some lines get, with the values tried (the first is the CLI's default)
 LINE_SAMPLES: dict[str, list[Any]] = {
     "previous": [None],  # filled with another persona

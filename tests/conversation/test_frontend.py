@@ -33,7 +33,8 @@ PERSONAS = json.dumps(
     [{"id": p.id, "name": p.name, "description": p.description} for p in LIBRARY.personas().values()],
     ensure_ascii=False,
 )
-OFFLINE = {"AGENT_PROVIDER": "offline"}
+# the stand-in room carries no audio: a text-only worker (with the voice extra it would speak)
+OFFLINE = {"AGENT_PROVIDER": "offline", "AGENT_MODALITIES": "text"}
 SECRET = "My locker code is 4312."
 
 

@@ -55,7 +55,7 @@ def test_three_personas_ship_with_assistant_as_default(library: PromptLibrary) -
     assert prompts.DEFAULT_PERSONA == "assistant"
     pirate = library.persona("pirate")
     assert "captain" in pirate.aliases
-    assert set(pirate.voices) == {"openai", "google", "ultravox", "aws", "tts"}
+    assert set(pirate.voices) == {"openai", "google", "ultravox", "aws", "tts", "offline"}
     assert pirate.greeting and pirate.description and "\n" not in pirate.description
 
 
