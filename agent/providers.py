@@ -11,6 +11,7 @@ the offline chat's start-up fast.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any

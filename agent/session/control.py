@@ -19,7 +19,7 @@ from .away import AwayHold, AwayPolicy
 from .direct import DirectChanges
 from .model_source import ModelSource, Understanding
 from .session_agent import SessionAgent
-from .strategies import strategy_for
+from .strategies import Applied, strategy_for
 
 logger = logging.getLogger("agent")
 
@@ -133,24 +133,14 @@ class SessionController(DirectChanges):
 
     async def switch_persona(self, persona: str, ctx: RunContext) -> Outcome:
         async with self._changing:
-            try:
-                target = self.library.persona(persona)
-                if target.id == self.persona_id:
-                    return Outcome("unchanged", target.name, say=self.line("lines/already_persona"))
-                instructions = self.instructions(target.id)
-                line = self.render("lines/switch", target.id, previous={"id": self.persona_id, "name": self._name()})
-            except prompts.PromptError as e:
-                logger.warning("persona %s does not render: %s", persona, e)
-                raise ToolError(f"The {persona} persona could not be loaded; nothing changed.") from None
+            target, instructions, line = self._switch_target(persona)
+            if target.id == self.persona_id:
+                return Outcome("unchanged", target.name, say=self.line("lines/already_persona"))
             self._one_change_at_a_time(f"the switch to {target.name}", hand_off=True)
             agent = self._agent()
             carried = forgetting.without_call(agent.chat_ctx, ctx.function_call.call_id)
             old_tts = agent.tts
-            try:
-                applied = await self.strategy.switch_persona(self, agent, target, instructions, line, carried)
-            except llm.RealtimeError as e:
-                logger.warning("the provider refused the switch to %s: %s", target.id, e)
-                raise ToolError(f"The provider refused the switch to {target.name}; nothing changed.") from None
+            applied = await self._apply_switch(agent, target, instructions, line, carried)
             if applied.handoff is not None:
                 self._expect_hand_off(applied.handoff, ctx.speech_handle)
             else:
@@ -213,6 +203,29 @@ class SessionController(DirectChanges):
         if already:
             return Outcome("already_away", subject)
         return Outcome("away", subject, say=self.line("lines/away_ack", minutes=minutes))
+
+    def _switch_target(self, persona: str) -> tuple[prompts.Persona, str, str]:
+        """The persona asked for, its instructions and its switch line (both empty when
+        it already speaks); a ToolError, nothing changed, when it does not render."""
+        try:
+            target = self.library.persona(persona)
+            if target.id == self.persona_id:
+                return target, "", ""
+            instructions = self.instructions(target.id)
+            line = self.render("lines/switch", target.id, previous={"id": self.persona_id, "name": self._name()})
+        except prompts.PromptError as e:
+            logger.warning("persona %s does not render: %s", persona, e)
+            raise ToolError(f"The {persona} persona could not be loaded; nothing changed.") from None
+        return target, instructions, line
+
+    async def _apply_switch(
+        self, agent: SessionAgent, target: prompts.Persona, instructions: str, line: str, carried: llm.ChatContext
+    ) -> Applied:
+        try:
+            return await self.strategy.switch_persona(self, agent, target, instructions, line, carried)
+        except llm.RealtimeError as e:
+            logger.warning("the provider refused the switch to %s: %s", target.id, e)
+            raise ToolError(f"The provider refused the switch to {target.name}; nothing changed.") from None
 
     # -- speaking and gating -----------------------------------------------------------------
 

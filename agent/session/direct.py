@@ -17,11 +17,9 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 
-from livekit.agents import llm
 from livekit.agents.llm import ToolError
 from livekit.agents.voice.agent_activity import ActivityClosedError
 
-import prompts
 from tools import Outcome, about_minutes
 
 from . import forgetting
@@ -37,23 +35,13 @@ class DirectChanges:
     async def direct_switch_persona(self, persona: str) -> Outcome:
         async with self._direct:
             async with self._between_replies():
-                try:
-                    target = self.library.persona(persona)
-                    if target.id == self.persona_id:
-                        return Outcome("unchanged", target.name)
-                    instructions = self.instructions(target.id)
-                    line = self.render("lines/switch", target.id, previous={"id": self.persona_id, "name": self._name()})
-                except prompts.PromptError as e:
-                    logger.warning("persona %s does not render: %s", persona, e)
-                    raise ToolError(f"The {persona} persona could not be loaded; nothing changed.") from None
+                target, instructions, line = self._switch_target(persona)
+                if target.id == self.persona_id:
+                    return Outcome("unchanged", target.name)
                 self._one_change_at_a_time(f"the switch to {target.name}", hand_off=True)
                 agent = self._agent()
                 old_tts = agent.tts
-                try:
-                    applied = await self.strategy.switch_persona(self, agent, target, instructions, line, agent.chat_ctx.copy())
-                except llm.RealtimeError as e:
-                    logger.warning("the provider refused the switch to %s: %s", target.id, e)
-                    raise ToolError(f"The provider refused the switch to {target.name}; nothing changed.") from None
+                applied = await self._apply_switch(agent, target, instructions, line, agent.chat_ctx.copy())
                 if applied.handoff is None:
                     agent.persona_id = target.id
                     self._commit_persona(target.id)
