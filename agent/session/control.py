@@ -308,8 +308,14 @@ class SessionController(DirectChanges):
         # the acknowledgement is generated from the old context and the tool call
         # lands after it: edit once that speech is over
         await _speech_done(handle)
-        reply_ids = _reply_ids(handle)
-        refusals: list[str] = []
+        if await self._forget_in_place(scope, call_id, _reply_ids(handle), about=about):
+            self.speak(self.line("lines/forget_incomplete", scope=scope))
+
+    async def _forget_in_place(
+        self, scope: str, call_id: str | None, reply_ids: set[str], *, about: str | None = None
+    ) -> list[str]:
+        """Edit the context where it stands and scrub the history and report; the
+        provider's refusals (empty: all of it went)."""
         try:
             forgotten, refusals = await self.strategy.apply_forget(self._agent(), scope, call_id, reply_ids, about=about)
         except Exception as e:  # never dropped: the words still leave the history and report
@@ -317,7 +323,7 @@ class SessionController(DirectChanges):
         self._scrub_history(scope, call_id, reply_ids, also=forgotten, about=about)
         if refusals:
             logger.warning("the provider did not forget everything asked (%s): %s", scope, "; ".join(refusals))
-            self.speak(self.line("lines/forget_incomplete", scope=scope))
+        return refusals
 
     def _scrub_history(
         self, scope: str, call_id: str, reply_ids: set[str], also: list[llm.ChatItem] = (), *, about: str | None = None

@@ -63,13 +63,7 @@ class DirectChanges:
                 if scope == "last_turn" and not forgetting.has_previous_turn(agent.chat_ctx.items):
                     return Outcome("nothing_to_forget")
                 if not self.strategy.forget_hands_off:
-                    try:
-                        forgotten, refusals = await self.strategy.apply_forget(agent, scope, None, ())
-                    except Exception as e:  # the words still leave the history and report
-                        forgotten, refusals = [], [str(e) or type(e).__name__]
-                    self._scrub_history(scope, None, set(), also=forgotten)
-                    if refusals:
-                        logger.warning("the provider did not forget everything asked (%s): %s", scope, "; ".join(refusals))
+                    refusals = await self._forget_in_place(scope, None, set())
                     line = self.render("lines/forget_incomplete" if refusals else "lines/forget", scope=scope)
                     self.speak(line)
                     return Outcome("incomplete" if refusals else "forgotten", subject, say=line)
