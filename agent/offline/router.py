@@ -35,7 +35,7 @@ class Intent:
     arguments: dict[str, Any] = field(default_factory=dict)
 
 
-def _phrases(items: Iterable[Any] | None) -> list[tuple[str, ...]]:
+def phrases(items: Iterable[Any] | None) -> list[tuple[str, ...]]:
     # longest first, so "forget what i said" wins over "forget"
     out = {words(str(p)) for p in items or () if words(str(p))}
     return sorted(out, key=len, reverse=True)
@@ -46,25 +46,25 @@ class Router:
         """``aliases`` maps each spoken word or phrase (persona ids, names and aliases)
         to a persona id."""
         t = dict(triggers or {})
-        self._lead_ins = _phrases(t.get("lead_ins"))
+        self._lead_ins = phrases(t.get("lead_ins"))
         away, back = t.get("mark_user_away") or {}, t.get("returned") or {}
         forget, switch = t.get("forget_conversation") or {}, t.get("switch_persona") or {}
-        self._away_start, self._away_alone = _phrases(away.get("start")), _phrases(away.get("alone"))
-        self._away_minutes = _phrases(away.get("with_minutes"))
-        self._back_start, self._back_alone = _phrases(back.get("start")), _phrases(back.get("alone"))
+        self._away_start, self._away_alone = phrases(away.get("start")), phrases(away.get("alone"))
+        self._away_minutes = phrases(away.get("with_minutes"))
+        self._back_start, self._back_alone = phrases(back.get("start")), phrases(back.get("alone"))
         self._forget = {
-            scope: (_phrases((forget.get(scope) or {}).get("start")), _phrases((forget.get(scope) or {}).get("alone")))
+            scope: (phrases((forget.get(scope) or {}).get("start")), phrases((forget.get(scope) or {}).get("alone")))
             for scope in ("everything", "last_turn")
         }
-        self._switch_start, self._switch_fillers = _phrases(switch.get("start")), set(words(" ".join(switch.get("fillers") or ())))
+        self._switch_start, self._switch_fillers = phrases(switch.get("start")), set(words(" ".join(switch.get("fillers") or ())))
         self._aliases = sorted(((words(a), pid) for a, pid in aliases.items() if words(a)), key=lambda x: -len(x[0]))
 
     # -- public ---------------------------------------------------------------
 
     def route(self, text: str) -> Intent | None:
         """The tool call the user asked for, or None for ordinary conversation."""
-        whole = self._strip_lead_ins(words(text))
-        clauses = [self._strip_lead_ins(words(c)) for c in _CLAUSE.split(text)]
+        whole = self.strip_lead_ins(words(text))
+        clauses = [self.strip_lead_ins(words(c)) for c in _CLAUSE.split(text)]
         clauses = [c for c in clauses if c]
         for scope in ("everything", "last_turn"):
             start, alone = self._forget[scope]
@@ -83,18 +83,18 @@ class Router:
 
     def is_return(self, text: str, addressed_as: Iterable[str] = ()) -> bool:
         """True when a user who stepped away is back: "I'm back", or speaking to the agent by name."""
-        names = _phrases(addressed_as)
+        names = phrases(addressed_as)
         raw = [words(c) for c in _CLAUSE.split(text)]
         # with and without lead-ins: "sorry about that" is itself a return
-        clauses = [c for r in raw for c in (r, self._strip_lead_ins(r)) if c]
-        whole = self._strip_lead_ins(words(text))
+        clauses = [c for r in raw for c in (r, self.strip_lead_ins(r)) if c]
+        whole = self.strip_lead_ins(words(text))
         return _is_one_of(whole, self._back_alone) or any(
             _starts_with(c, self._back_start) or _starts_with(c, names) for c in clauses
         )
 
     # -- helpers --------------------------------------------------------------
 
-    def _strip_lead_ins(self, ws: tuple[str, ...]) -> tuple[str, ...]:
+    def strip_lead_ins(self, ws: tuple[str, ...]) -> tuple[str, ...]:
         changed = True
         while ws and changed:
             changed = False

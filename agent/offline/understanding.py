@@ -26,7 +26,7 @@ from tools.arguments import MAX_AWAY_MINUTES
 from .examples import ExampleMatcher
 from .normalise import UNITS as _UNITS
 from .normalise import Normaliser, duration_at
-from .router import Intent, Router, _phrases, words
+from .router import Intent, Router, phrases, words
 
 Words = tuple[str, ...]
 NOTHING = Intent("")  # decided: no tool (stop looking)
@@ -47,32 +47,32 @@ class Understanding:
         self.router = Router(t, aliases)  # lead-ins, the precise phrases, returns
         self.clean = Normaliser(t)
         self.default_persona = default_persona
-        self.tails = _phrases(t.get("tails"))
-        self.not_requests = _phrases(t.get("not_requests"))
+        self.tails = phrases(t.get("tails"))
+        self.not_requests = phrases(t.get("not_requests"))
         self.not_before = set(words(" ".join(t.get("not_before") or ())))
 
         away = t.get("mark_user_away") or {}
-        self.away_start = _phrases(away.get("start"))
-        self.away_alone = _phrases(away.get("alone"))
-        self.away_minutes = _phrases([*(away.get("with_minutes") or ()), *(away.get("start") or ()), *(away.get("pause") or ())])
-        self.pause = _phrases(away.get("pause"))
+        self.away_start = phrases(away.get("start"))
+        self.away_alone = phrases(away.get("alone"))
+        self.away_minutes = phrases([*(away.get("with_minutes") or ()), *(away.get("start") or ()), *(away.get("pause") or ())])
+        self.pause = phrases(away.get("pause"))
         self.reasons = set(words(" ".join(away.get("reasons") or ())))
-        self.talk_after = _phrases(away.get("talk_after"))
+        self.talk_after = phrases(away.get("talk_after"))
 
         forget = t.get("forget_conversation") or {}
-        self.forget_phrases = {s: (_phrases((forget.get(s) or {}).get("start")), _phrases((forget.get(s) or {}).get("alone"))) for s in ("everything", "last_turn")}
-        self.forget_objects = {s: _phrases((forget.get(s) or {}).get("objects")) for s in ("everything", "last_turn")}
-        self.forget_verbs = _phrases(forget.get("verbs"))
-        self.about_verbs = _phrases(forget.get("about_verbs"))
-        self.said = _phrases(forget.get("said"))  # "i said", "i told you": what follows the topic
+        self.forget_phrases = {s: (phrases((forget.get(s) or {}).get("start")), phrases((forget.get(s) or {}).get("alone"))) for s in ("everything", "last_turn")}
+        self.forget_objects = {s: phrases((forget.get(s) or {}).get("objects")) for s in ("everything", "last_turn")}
+        self.forget_verbs = phrases(forget.get("verbs"))
+        self.about_verbs = phrases(forget.get("about_verbs"))
+        self.said = phrases(forget.get("said"))  # "i said", "i told you": what follows the topic
 
         switch = t.get("switch_persona") or {}
-        self.switch_start = _phrases(switch.get("start"))
+        self.switch_start = phrases(switch.get("start"))
         self.switch_fillers = set(words(" ".join(switch.get("fillers") or ())))
         self.alias_after = set(words(" ".join(switch.get("after") or ())))
-        self.to_default = _phrases(switch.get("to_default"))
-        self.alias_first = _phrases(switch.get("alias_first"))  # "can ada take over"
-        self.head_after = _phrases(switch.get("head_after"))  # "pirate please"
+        self.to_default = phrases(switch.get("to_default"))
+        self.alias_first = phrases(switch.get("alias_first"))  # "can ada take over"
+        self.head_after = phrases(switch.get("head_after"))  # "pirate please"
         self.aliases = sorted(((words(a), pid) for a, pid in aliases.items() if words(a)), key=lambda x: -len(x[0]))
         self.alias_words = {" ".join(a): pid for a, pid in self.aliases}
         self.two_word = {"".join(a) for a, _ in self.aliases if len(a) == 2}
@@ -264,7 +264,7 @@ class Understanding:
     # -- helpers ----------------------------------------------------------------------------
 
     def _strip(self, ws: Words) -> Words:
-        return self.router._strip_lead_ins(ws)
+        return self.router.strip_lead_ins(ws)
 
     def _then_tails(self, ws: Words, phrases: Sequence[Words], also: Sequence[Words] = ()) -> bool:
         """``ws`` is one of ``phrases`` (or empty when no phrases are given), followed only by tails."""
