@@ -115,14 +115,10 @@ class _Turns:
         session.on("speech_created", lambda ev: self.handles.append(ev.speech_handle))
         session.on("user_state_changed", self._on_user_state)
         session.on("user_input_transcribed", self._on_transcript)
-        may_reply = ctl.may_reply
+        ctl.on_reply_judged.append(self._on_judged)  # the one place a user turn is judged
 
-        async def judging(chat_ctx: Any) -> bool:
-            allowed = await may_reply(chat_ctx)
-            self.judged = True
-            return allowed
-
-        ctl.may_reply = judging  # type: ignore[method-assign]  # the one place a user turn is judged
+    def _on_judged(self, allowed: bool) -> None:
+        self.judged = True
 
     def begin(self) -> None:
         self.speech_started = self.transcribed = self.judged = False

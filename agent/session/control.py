@@ -43,6 +43,7 @@ class SessionController(DirectChanges):
         self.away = AwayHold(self, away or AwayPolicy())
         self.session: AgentSession | None = None
         self.on_persona_changed: list[Callable[[str], None]] = []
+        self.on_reply_judged: list[Callable[[bool], None]] = []  # after each may_reply decision
         self._pending: set[asyncio.Task[Any]] = set()  # deferred edits, releases
         self.forgotten_ids: set[str] = set()  # every item forgotten so far
         self._forgets: set[asyncio.Task[Any]] = set()  # forgets waiting for their acknowledgement
@@ -241,6 +242,12 @@ class SessionController(DirectChanges):
 
     async def may_reply(self, chat_ctx: llm.ChatContext) -> bool:
         """False while the user is away and the words were side-talk."""
+        allowed = await self._may_reply(chat_ctx)
+        for callback in self.on_reply_judged:
+            callback(allowed)
+        return allowed
+
+    async def _may_reply(self, chat_ctx: llm.ChatContext) -> bool:
         last = forgetting.last_exchanged(chat_ctx.items)
         if last is None or last.type != "message" or last.role != "user":
             return True  # a tool's reply: never held back
