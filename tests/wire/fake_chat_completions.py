@@ -52,7 +52,7 @@ from typing import Any
 
 from aiohttp import web
 
-from .loopback import LoopbackServer
+from .loopback import LoopbackHttpServer
 from .schemas import chat_completion_chunk_problems, chat_request_problems
 
 __all__ = [
@@ -162,7 +162,7 @@ def _problems(body: dict[str, Any]) -> list[str]:
     return problems
 
 
-class FakeChatCompletions(LoopbackServer):
+class FakeChatCompletions(LoopbackHttpServer):
     """Loopback Chat Completions server. Use as ``async with`` (or the ``fake_chat`` fixture).
     ``queue_reply`` queues one reply made of these outputs (texts first, then tool calls, as
     sent).
@@ -202,26 +202,14 @@ class FakeChatCompletions(LoopbackServer):
         """(body or None, status, message) of every request answered with an error"""
         self.replies: list[list[Output]] = []
         """what was streamed back for each accepted request"""
-        self._runner: web.AppRunner | None = None
 
     # ---- lifecycle -------------------------------------------------------------------------
 
-    async def _listen(self) -> int:
+    def _app(self) -> web.Application:
         app = web.Application(client_max_size=self.max_body_bytes)
         app.router.add_post("/v1/chat/completions", self._on_chat_completions)
         app.router.add_post("/chat/completions", self._on_chat_completions)
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        server = site._server  # aiohttp has no public accessor for the bound port
-        assert server is not None and server.sockets
-        return server.sockets[0].getsockname()[1]
-
-    async def _close(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
+        return app
 
     # ---- how to point the plugin at it -----------------------------------------------------
 

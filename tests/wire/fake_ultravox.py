@@ -48,7 +48,7 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
-from .loopback import LoopbackServer
+from .loopback import LoopbackHttpServer
 from .ultravox_schema import call_request_problems, message_problems
 
 __all__ = ["FakeUltravox", "Text", "ToolCall", "UltravoxCall"]
@@ -249,7 +249,7 @@ class UltravoxCall:
             self.server._notify()
 
 
-class FakeUltravox(LoopbackServer):
+class FakeUltravox(LoopbackHttpServer):
     """Use as ``async with`` (or the ``fake_ultravox`` fixture); point the plugin at
     :attr:`base_url` with :attr:`api_key`."""
 
@@ -261,28 +261,19 @@ class FakeUltravox(LoopbackServer):
         self.calls: list[UltravoxCall] = []
         self.rejected: list[tuple[int, str]] = []  # (status, reason) of refused call requests
         self.failures: list[str] = []  # protocol errors the service would not accept
-        self._runner: web.AppRunner | None = None
 
     # ---- lifecycle -------------------------------------------------------------------------
 
-    async def _listen(self) -> int:
+    def _app(self) -> web.Application:
         app = web.Application()
         app.router.add_post("/api/calls", self._on_create_call)
         app.router.add_get("/api/calls/{call_id}/ws", self._on_join)
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        server = site._server  # aiohttp has no public accessor for the bound port
-        assert server is not None and server.sockets
-        return server.sockets[0].getsockname()[1]
+        return app
 
     async def _close(self) -> None:
         for call in self.calls:
             await call.hang_up()
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
+        await super()._close()
 
     @property
     def base_url(self) -> str:

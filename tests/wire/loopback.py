@@ -23,6 +23,7 @@ from collections.abc import Callable
 from typing import Any, Generic, Self, TypeVar
 from urllib.parse import parse_qs, urlsplit
 
+from aiohttp import web
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 
@@ -157,6 +158,29 @@ class LoopbackServer:
 
     def _notify(self) -> None:
         self._changed.set()
+
+
+class LoopbackHttpServer(LoopbackServer):
+    """A fake served over plain HTTP by aiohttp, on a free loopback port; ``_app`` gives its routes."""
+
+    _runner: web.AppRunner | None = None
+
+    def _app(self) -> web.Application:
+        raise NotImplementedError
+
+    async def _listen(self) -> int:
+        self._runner = web.AppRunner(self._app(), access_log=None, shutdown_timeout=1.0)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        server = site._server  # aiohttp has no public accessor for the bound port
+        assert server is not None and server.sockets
+        return server.sockets[0].getsockname()[1]
+
+    async def _close(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
 
 
 class LoopbackConnection:
