@@ -11,16 +11,17 @@ import asyncio
 import json
 import sys
 import threading
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any, TextIO
 
 from livekit.agents import AgentSession, llm
 from livekit.agents.llm import ToolError
+from livekit.agents.voice.agent_activity import ActivityClosedError
 
 import prompts
 
 from . import privacy
-from .session import forgetting, lk_private
+from .session import aio, forgetting, lk_private
 from .session.away import AwayPolicy
 from .session.control import SessionController
 from .providers import ConfigError, Provider, check_config, choose_provider, describe_endpoint, load_env
@@ -123,20 +124,7 @@ class LineReader:
 
     async def next(self, ended: asyncio.Event) -> str | None:
         """The next line; None at the end of input or once ``ended`` is set."""
-        return await _first(self._lines.get(), ended)
-
-
-async def _first(aw: Awaitable[Any], ended: asyncio.Event) -> Any:
-    """``aw``'s result, or None if ``ended`` is set first (``aw`` is then cancelled)."""
-    task, end = asyncio.ensure_future(aw), asyncio.ensure_future(ended.wait())
-    try:
-        await asyncio.wait({task, end}, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        end.cancel()
-    if task.done():
-        return task.result()
-    task.cancel()
-    return None
+        return await aio.first_of(self._lines.get(), ended)
 
 
 class SessionEnd:
@@ -208,8 +196,8 @@ async def run_chat(
     first = ctl.first_agent()
     try:
         await session.start(first)
-        if await _first(first.entered.wait(), ended) and first.entry_speech is not None:
-            await _first(first.entry_speech, ended)  # the greeting comes before the first answer
+        if await aio.first_of(first.entered.wait(), ended) and first.entry_speech is not None:
+            await aio.first_of(first.entry_speech, ended)  # the greeting comes before the first answer
         await serve_lines(lines, session, ctl, printer, ended)
     finally:
         ending_itself = lk_private.is_closing(session)
@@ -297,28 +285,26 @@ async def run_command(line: str, session: AgentSession, ctl: SessionController, 
 async def _switch_persona(
     wanted: str, session: AgentSession, ctl: SessionController, printer: Printer, ended: asyncio.Event
 ) -> None:
-    """``/persona NAME``: the switch_persona tool's own controller path, with its outcome."""
+    """``/persona NAME``: the switch as a frontend asks for it (the tool's own core), its
+    line said before the next line is read, and its outcome."""
     available = list(ctl.library.personas())
     persona = wanted.strip().lower()
     if persona not in available:
         printer.emit("error", message=f"unknown persona {wanted!r}; available: {', '.join(available)}; nothing changed")
         return
-    ctx, finish = lk_private.command_context(session, "switch_persona", {"persona": persona})
     try:
-        outcome = await ctl.switch_persona(persona, ctx)
-        if outcome.handoff is not None:  # a fresh session: it speaks the line when it enters
-            session.update_agent(outcome.handoff)
-            if await _first(outcome.handoff.entered.wait(), ended) and outcome.handoff.entry_speech is not None:
-                await _first(outcome.handoff.entry_speech, ended)
-        elif outcome.say:
-            await ctl.speak(outcome.say)
+        outcome = await aio.first_of(ctl.request_switch_persona(persona), ended)
+        if outcome is None:  # the session ended first
+            return
+        await aio.first_of(_idle(session), ended)  # the switch line, said by the new persona
     except ToolError as e:
         printer.emit("error", message=str(e))
         return
-    finally:
-        finish()
-    await ctl.settle()
-    if ctl.persona_id != persona:
-        printer.emit("error", message=f"the switch to {persona} did not happen; still {ctl.persona_id}")
-        return
     printer.emit("persona", persona=ctl.persona_id, available=available, outcome=outcome.status, notes=list(outcome.notes))
+
+
+async def _idle(session: AgentSession) -> None:
+    try:
+        await session.wait_for_idle()
+    except ActivityClosedError:
+        pass

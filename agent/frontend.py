@@ -179,19 +179,19 @@ class Frontend:
 
     def _switch_persona(self, args: dict[str, Any]) -> Coroutine[Any, Any, Outcome]:
         persona = _checked(check_persona, _only(args, "persona").get("persona"), [c.id for c in self.ctl.persona_choices()])
-        return self.ctl.direct_switch_persona(persona)
+        return self.ctl.request_switch_persona(persona)
 
     def _forget(self, args: dict[str, Any]) -> Coroutine[Any, Any, Outcome]:
-        return self.ctl.direct_forget(_checked(check_scope, _only(args, "scope").get("scope")))
+        return self.ctl.request_forget(_checked(check_scope, _only(args, "scope").get("scope")))
 
     def _mark_away(self, args: dict[str, Any]) -> Coroutine[Any, Any, Outcome]:
         args = _only(args, "minutes", "reason")
         _checked(check_reason, args.get("reason"))  # the tool's check; the tool does not keep it either
-        return self.ctl.direct_mark_away(_checked(check_minutes, args.get("minutes")))
+        return self.ctl.request_mark_away(_checked(check_minutes, args.get("minutes")))
 
     def _mark_back(self, args: dict[str, Any]) -> Coroutine[Any, Any, Outcome]:
         _only(args)
-        return self.ctl.direct_mark_back()
+        return self.ctl.request_mark_back()
 
 
 def rpc_error(code: int, message: str) -> rtc.RpcError:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass, replace
 from typing import Any
 
 from livekit.agents import AgentSession, RunContext, llm
@@ -14,9 +15,10 @@ from livekit.agents.llm import ToolError
 import prompts
 from tools import Outcome, PersonaChoice, about_minutes
 
-from . import forgetting, lk_private
+from . import aio, forgetting, lk_private
 from .away import AwayHold, AwayPolicy
-from .direct import DirectChanges
+from .hand_off import HandOff
+from .requested import RequestedChanges
 from .model_source import ModelSource, Understanding
 from .session_agent import SessionAgent
 from .strategies import Applied, strategy_for
@@ -24,7 +26,7 @@ from .strategies import Applied, strategy_for
 logger = logging.getLogger("agent")
 
 
-class SessionController(DirectChanges):
+class SessionController(RequestedChanges):
     def __init__(
         self,
         library: prompts.PromptLibrary,
@@ -44,15 +46,15 @@ class SessionController(DirectChanges):
         self.session: AgentSession | None = None
         self.on_persona_changed: list[Callable[[str], None]] = []
         self.on_reply_judged: list[Callable[[bool], None]] = []  # after each may_reply decision
-        self._pending: set[asyncio.Task[Any]] = set()  # deferred edits, releases
+        # deferred edits and releases; a running session.run waits for them too
+        self._tasks = aio.Tasks(logger, "a deferred session change failed", on_start=self._hold_run_open)
         self.forgotten_ids: set[str] = set()  # every item forgotten so far
         self._forgets: set[asyncio.Task[Any]] = set()  # forgets waiting for their acknowledgement
         self._before_last_forget: set[str] = set()  # user turns said before the last forget request
         self._changing = asyncio.Lock()  # tools of one reply run concurrently: one change at a time
-        self._direct = asyncio.Lock()  # direct changes (a frontend's): one at a time, start to end
-        self._hand_off_moved = asyncio.Event()  # set (and replaced) whenever _hand_off changes
-        self._hand_off: SessionAgent | None = None  # returned to livekit, not entered yet
-        self._active: SessionAgent | None = None  # the agent that entered last
+        self._requested = asyncio.Lock()  # changes a frontend or command asks for: one at a time
+        self._edits = asyncio.Lock()  # edits of the context in place: one at a time
+        self.hand_off: HandOff | None = None  # asked of livekit, not entered or dropped yet
         self._render_faults: set[str] = set()  # lines that failed to render, logged once each
         if provider.name == "offline" and provider.offline_hooks is None:
             provider.offline_hooks = (self.router, self.offline_line)
@@ -114,7 +116,6 @@ class SessionController(DirectChanges):
         persona = self.library.persona(persona_id or self.persona_id)
         return SessionAgent(
             self,
-            persona_id=persona.id,
             instructions=self.instructions(persona.id),
             model=self.provider.model_for(persona.voices),
             tts=self.provider.tts_for(persona.voices),
@@ -129,81 +130,106 @@ class SessionController(DirectChanges):
     def attach(self, session: AgentSession) -> None:
         self.session = session
         self.away.attach(session, realtime=self.provider.realtime)
+        session.on("conversation_item_added", self._on_item_added)
+        session.on("close", self._on_close)
 
-    # -- the tools' side -----------------------------------------------------------------
+    # -- the tools' side: each change's one core, said by the tool's reply ------------------
 
     async def switch_persona(self, persona: str, ctx: RunContext) -> Outcome:
         async with self._changing:
-            target, instructions, line = self._switch_target(persona)
-            if target.id == self.persona_id:
-                return Outcome("unchanged", target.name, say=self.line("lines/already_persona"))
-            self._one_change_at_a_time(f"the switch to {target.name}", hand_off=True)
-            agent = self._agent()
-            carried = forgetting.without_call(agent.chat_ctx, ctx.function_call.call_id)
-            old_tts = agent.tts
-            applied = await self._apply_switch(agent, target, instructions, line, carried)
-            if applied.handoff is not None:
-                self._expect_hand_off(applied.handoff, ctx.speech_handle)
-            else:
-                agent.persona_id = target.id
-                self._commit_persona(target.id)
-                if agent.tts is not old_tts:
-                    self._after(ctx.speech_handle, self.provider.release(old_tts))
-            return Outcome("switched", target.name, say="" if applied.handoff else line, notes=applied.notes, handoff=applied.handoff)
+            outcome, hand_off, old_tts = await self._switch(persona, call_id=ctx.function_call.call_id)
+            if hand_off is not None:  # livekit hands off when the tool returns the fresh agent
+                self._begin_hand_off(hand_off, ctx.speech_handle)
+                return replace(outcome, say="")  # the fresh agent says the line when it enters
+            if old_tts is not None:
+                self._after(ctx.speech_handle, self.provider.release(old_tts))
+            return outcome
 
     async def forget(self, scope: str, ctx: RunContext, about: str | None = None) -> Outcome:
         async with self._changing:
-            call_id, context = ctx.function_call.call_id, self._agent().chat_ctx
-            reply_ids = _reply_ids(ctx.speech_handle)
-            about = about if about and forgetting.topic_words(about) else None
-            if about:
-                planned = forgetting.items_to_forget(context.items, scope, call_id, reply_ids, about=about)
-                if not planned:
-                    return Outcome("nothing_about", about, say=self.line("lines/forget_no_match", about=_to_user(about)))
-            elif scope == "last_turn":
-                previous = forgetting.previous_turn(context.items, call_id, reply_ids)
-                # never past an earlier forget: the turn before was that request, already gone
-                if previous is None or previous.id in self._before_last_forget:
-                    return Outcome("nothing_to_forget", say=self.line("lines/nothing_to_forget"))
-            line = self.line("lines/forget", scope=scope, about=_to_user(about) if about else None)
-            gone = forgetting.items_to_forget(context.items, scope, call_id, reply_ids, about=about)
-            kept = forgetting.without(context, gone)
+            handle, call_id = ctx.speech_handle, ctx.function_call.call_id
+            plan = self._plan_forget(scope, call_id, _reply_ids(handle), about=about)
+            if isinstance(plan, Outcome):
+                return plan
             self._one_change_at_a_time("forgetting", hand_off=self.strategy.forget_hands_off)
-            applied = self.strategy.forget(self, kept, line)
-            in_place = applied.handoff is None
-            fence = {it.id for it in forgetting.earlier_turns(context.items, call_id, reply_ids)}
-            if not in_place:
-                # the fresh session starts without the forgotten part; the history follows
-                # once the hand-off really happened
-                def entered() -> None:
-                    self._before_last_forget = fence
-                    self._scrub_history(scope, call_id, _reply_ids(ctx.speech_handle), about=about)
+            applied = self.strategy.forget(self, plan.kept, plan.line)
+            outcome = Outcome("forgotten", plan.subject, say=plan.line, notes=applied.notes, handoff=applied.handoff)
+            if applied.handoff is None:
+                self._before_last_forget = plan.fence
+                waiting = self._tasks.spawn(self._forget_after_reply(handle, scope, call_id, about))
+                self._forgets.add(waiting)
+                waiting.add_done_callback(self._forgets.discard)
+                return outcome
 
-                applied.handoff.on_entered = entered
-                self._expect_hand_off(applied.handoff, ctx.speech_handle)
-            else:
-                self._before_last_forget = fence
-                task = asyncio.create_task(self._forget_after_reply(ctx.speech_handle, scope, call_id, about))
-                self._forgets.add(task)
-                task.add_done_callback(self._forgets.discard)
-                self._track(task)
-            if about:
-                earlier = forgetting.earlier_turns(context.items, call_id, reply_ids)
-                gone_ids = {it.id for it in gone}
-                numbers = [n for n, it in enumerate(earlier, 1) if it.id in gone_ids]
-                turns = f"turn{'s' if len(numbers) > 1 else ''} {_numbered(numbers)} of {len(earlier)}"
-                subject = f'what the user said about "{about}" (their {turns}), your replies to it, and this request'
-            else:
-                subject = "the whole conversation" if scope == "everything" else "the user's previous turn and your reply"
-            return Outcome("forgotten", subject, say=line if in_place else "", notes=applied.notes, handoff=applied.handoff)
+            def commit() -> None:  # the fresh session started without it; the history follows
+                self._before_last_forget = plan.fence
+                self._scrub_history(scope, call_id, _reply_ids(handle), about=about)
+
+            self._begin_hand_off(self._hand_off_for(applied.handoff, plan.context, plan.gone, commit), handle)
+            return replace(outcome, say="")
 
     async def mark_away(self, reason: str | None, minutes: float | None, ctx: RunContext) -> Outcome:
+        return self._mark_away(minutes, call_id=ctx.function_call.call_id)
+
+    def _mark_away(self, minutes: float | None, *, call_id: str | None = None) -> Outcome:
         already = self.away.requested
-        self.away.start(requested=True, minutes=minutes, call_id=ctx.function_call.call_id)
+        self.away.start(requested=True, minutes=minutes, call_id=call_id)
         subject = about_minutes(minutes or self.away.policy.default_hold_minutes)
         if already:
             return Outcome("already_away", subject)
         return Outcome("away", subject, say=self.line("lines/away_ack", minutes=minutes))
+
+    # -- the cores --------------------------------------------------------------------------
+
+    async def _switch(self, persona: str, *, call_id: str | None) -> tuple[Outcome, HandOff | None, Any]:
+        """Make the switch: in place (committed now; the TTS it replaced is returned, to be
+        released once the line is said) or as a pending hand-off. ``call_id``: the tool call
+        asking for it, left out of what a fresh session carries."""
+        target, instructions, line = self._switch_target(persona)
+        if target.id == self.persona_id:
+            return Outcome("unchanged", target.name, say=self.line("lines/already_persona")), None, None
+        self._one_change_at_a_time(f"the switch to {target.name}", hand_off=True)
+        agent = self._agent()
+        carried = forgetting.without_call(agent.chat_ctx, call_id) if call_id else agent.chat_ctx.copy()
+        old_tts = agent.tts
+        applied = await self._apply_switch(agent, target, instructions, line, carried)
+        outcome = Outcome("switched", target.name, say=line, notes=applied.notes, handoff=applied.handoff)
+        if applied.handoff is not None:
+            calls = [it for it in agent.chat_ctx.items if call_id and getattr(it, "call_id", None) == call_id]
+            return outcome, self._hand_off_for(applied.handoff, carried, calls, lambda: self._commit_persona(target.id)), None
+        self._commit_persona(target.id)
+        return outcome, None, (old_tts if agent.tts is not old_tts else None)
+
+    def _plan_forget(self, scope: str, call_id: str | None, reply_ids: set[str], *, about: str | None) -> _ForgetPlan | Outcome:
+        """What a forget removes and what it says; an Outcome where nothing is to be forgotten."""
+        context = self._agent().chat_ctx
+        about = about if about and forgetting.topic_words(about) else None
+        gone = forgetting.items_to_forget(context.items, scope, call_id, reply_ids, about=about)
+        if about and not gone:
+            return Outcome("nothing_about", about, say=self.line("lines/forget_no_match", about=_to_user(about)))
+        if not about and scope == "last_turn":
+            previous = forgetting.previous_turn(context.items, call_id, reply_ids)
+            # never past an earlier forget: the turn before was that request, already gone
+            if previous is None or previous.id in self._before_last_forget:
+                return Outcome("nothing_to_forget", say=self.line("lines/nothing_to_forget"))
+        earlier = forgetting.earlier_turns(context.items, call_id, reply_ids)
+        if about:
+            gone_ids = {it.id for it in gone}
+            numbers = [n for n, it in enumerate(earlier, 1) if it.id in gone_ids]
+            turns = f"turn{'s' if len(numbers) > 1 else ''} {_numbered(numbers)} of {len(earlier)}"
+            subject = f'what the user said about "{about}" (their {turns}), your replies to it, and this request'
+        elif call_id is None:
+            subject = "the whole conversation" if scope == "everything" else "the user's last turn and the reply to it"
+        else:
+            subject = "the whole conversation" if scope == "everything" else "the user's previous turn and your reply"
+        return _ForgetPlan(
+            context=context,
+            gone=gone,
+            kept=forgetting.without(context, gone),
+            line=self.line("lines/forget", scope=scope, about=_to_user(about) if about else None),
+            subject=subject,
+            fence={it.id for it in earlier},
+        )
 
     def _switch_target(self, persona: str) -> tuple[prompts.Persona, str, str]:
         """The persona asked for, its instructions and its switch line (both empty when
@@ -256,8 +282,7 @@ class SessionController(DirectChanges):
 
     async def settle(self) -> None:
         """Wait until changes deferred past a reply have been applied."""
-        while self._pending:
-            await asyncio.gather(*self._pending, return_exceptions=True)
+        await self._tasks.wait()
 
     # -- committing only what happened ---------------------------------------------------------
 
@@ -265,35 +290,60 @@ class SessionController(DirectChanges):
         """Refuse a change that cannot combine with one still being made: livekit applies
         no hand-off when one reply returns two, and an agent about to be replaced (or a
         fresh one carrying words still being forgotten) would lose it."""
-        if self._hand_off is not None or (hand_off and self._forgets):
-            busy = "a change to a fresh session" if self._hand_off is not None else "forgetting"
+        if self.hand_off is not None or (hand_off and self._forgets):
+            busy = "a change to a fresh session" if self.hand_off is not None else "forgetting"
             raise ToolError(f"Another change ({busy}) is still being made; {what} did not happen. Ask again in a moment.")
 
-    def _expect_hand_off(self, fresh: SessionAgent, handle: Any) -> None:
-        """The change commits when ``fresh`` enters (``entered``); livekit may drop the
-        hand-off (a barge-in, two in one reply), and then nothing changed."""
-        self._hand_off = fresh
+    def _hand_off_for(
+        self, fresh: SessionAgent, planned_on: llm.ChatContext, left_out: list[llm.ChatItem], commit: Callable[[], None]
+    ) -> HandOff:
+        old = self._agent()
 
-        def done(_: Any) -> None:
-            if self._hand_off is fresh and self.require_session().current_agent is not fresh:
-                self._hand_off = None
+        def entered() -> None:
+            commit()
+            self._tasks.spawn(self.provider.release(old.llm, old.tts))  # the agent handed off from
+
+        return HandOff(fresh, old, planned_on=planned_on, left_out={it.id for it in left_out}, on_commit=entered)
+
+    def _begin_hand_off(self, hand_off: HandOff, handle: Any = None) -> None:
+        """The change commits when the fresh agent enters. ``handle``: the tool's reply,
+        which livekit hands off after; when it is done and the fresh agent is not the
+        session's, livekit dropped the hand-off (a barge-in, two in one reply)."""
+        self.hand_off = hand_off
+
+        def over(_: Any) -> None:
+            if self.hand_off is hand_off:
+                self.hand_off = None
+            if not hand_off.result.result():
                 logger.warning("the hand-off to a fresh session did not happen; nothing changed")
-                self._track(asyncio.create_task(self.provider.release(fresh.llm, fresh.tts)))
+                self._tasks.spawn(self.provider.release(hand_off.fresh.llm, hand_off.fresh.tts))
 
-        handle.add_done_callback(done)
+        hand_off.result.add_done_callback(over)
+        if handle is None:
+            self.require_session().update_agent(hand_off.fresh)
+            return
+        session = self.require_session()
+        handle.add_done_callback(lambda _: session.current_agent is hand_off.fresh or hand_off.settle(False))
+
+    def _on_item_added(self, ev: Any) -> None:
+        # livekit switches agents here, after the old one drained and before the fresh one
+        # starts: the user's turns that reached the old agent since the plan come along
+        item, hand_off = ev.item, self.hand_off
+        if item.type != "agent_handoff" or hand_off is None or item.new_agent_id != hand_off.fresh.id:
+            return
+        if late := hand_off.late_turns():
+            carried = hand_off.fresh.chat_ctx.copy()
+            carried.items.extend(late)
+            lk_private.set_chat_ctx_before_start(hand_off.fresh, carried)
 
     def entered(self, agent: SessionAgent) -> None:
-        """``agent`` became the session's agent: commit what it carries, close what the
-        agent before it used."""
-        if self._hand_off is agent:
-            self._hand_off = None
-        previous, self._active = self._active, agent
-        if agent.persona_id != self.persona_id:
-            self._commit_persona(agent.persona_id)
-        if agent.on_entered is not None:
-            agent.on_entered()
-        if previous is not None and previous is not agent:
-            self._track(asyncio.create_task(self.provider.release(previous.llm, previous.tts)))
+        """``agent`` became the session's agent: a hand-off to it commits."""
+        if self.hand_off is not None and self.hand_off.fresh is agent:
+            self.hand_off.settle(True)
+
+    def _on_close(self, _: Any) -> None:
+        if self.hand_off is not None:
+            self.hand_off.settle(False)
 
     def _commit_persona(self, persona_id: str) -> None:
         self.persona_id = persona_id
@@ -304,17 +354,17 @@ class SessionController(DirectChanges):
         """Run ``work`` (a coroutine) once the speech ``handle`` is done."""
 
         async def later() -> None:
-            await _speech_done(handle)
+            await aio.speech_done(handle)
             await work
 
-        self._track(asyncio.create_task(later()))
+        self._tasks.spawn(later())
 
     # -- forgetting -----------------------------------------------------------------------------
 
     async def _forget_after_reply(self, handle: Any, scope: str, call_id: str, about: str | None = None) -> None:
         # the acknowledgement is generated from the old context and the tool call
         # lands after it: edit once that speech is over
-        await _speech_done(handle)
+        await aio.speech_done(handle)
         if await self._forget_in_place(scope, call_id, _reply_ids(handle), about=about):
             self.speak(self.line("lines/forget_incomplete", scope=scope))
 
@@ -322,18 +372,21 @@ class SessionController(DirectChanges):
         self, scope: str, call_id: str | None, reply_ids: set[str], *, about: str | None = None
     ) -> list[str]:
         """Edit the context where it stands and scrub the history and report; the
-        provider's refusals (empty: all of it went)."""
-        try:
-            forgotten, refusals = await self.strategy.apply_forget(self._agent(), scope, call_id, reply_ids, about=about)
-        except Exception as e:  # never dropped: the words still leave the history and report
-            forgotten, refusals = [], [str(e) or type(e).__name__]
-        self._scrub_history(scope, call_id, reply_ids, also=forgotten, about=about)
+        provider's refusals (empty: all of it went). One edit at a time, each planned on
+        the context as it is when it applies (two forgets in one reply, or one that
+        lands while another is being made, never write back an older copy)."""
+        async with self._edits:
+            try:
+                forgotten, refusals = await self.strategy.apply_forget(self._agent(), scope, call_id, reply_ids, about=about)
+            except Exception as e:  # never dropped: the words still leave the history and report
+                forgotten, refusals = [], [str(e) or type(e).__name__]
+            self._scrub_history(scope, call_id, reply_ids, also=forgotten, about=about)
         if refusals:
             logger.warning("the provider did not forget everything asked (%s): %s", scope, "; ".join(refusals))
         return refusals
 
     def _scrub_history(
-        self, scope: str, call_id: str, reply_ids: set[str], also: list[llm.ChatItem] = (), *, about: str | None = None
+        self, scope: str, call_id: str | None, reply_ids: set[str], also: list[llm.ChatItem] = (), *, about: str | None = None
     ) -> None:
         session = self.require_session()
         in_history = forgetting.items_to_forget(session.history.items, scope, call_id, reply_ids, about=about)
@@ -345,17 +398,10 @@ class SessionController(DirectChanges):
         lk_private.scrub_recorded_events(session, ids | call_ids, forgetting.spoken_texts(gone))
         logger.info("forgot %s (%d items)", scope, len(ids))
 
-    def _track(self, task: asyncio.Task[Any]) -> None:
-        self._pending.add(task)
-        task.add_done_callback(self._finished)
-        lk_private.hold_run_open(self.require_session(), task)
-
-    def _finished(self, task: asyncio.Task[Any]) -> None:
-        self._pending.discard(task)
-        if not task.cancelled() and (e := task.exception()) is not None:
-            logger.warning("a deferred session change failed: %s", e, exc_info=e)
-
     # -- small helpers -------------------------------------------------------------------------
+
+    def _hold_run_open(self, task: asyncio.Task[Any]) -> None:
+        lk_private.hold_run_open(self.require_session(), task)
 
     def require_session(self) -> AgentSession:
         if self.session is None:
@@ -371,10 +417,14 @@ class SessionController(DirectChanges):
         return self.library.persona(self.persona_id).name
 
 
-async def _speech_done(handle: Any) -> None:
-    done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-    handle.add_done_callback(lambda _: done.done() or done.set_result(None))
-    await done
+@dataclass(frozen=True)
+class _ForgetPlan:
+    context: llm.ChatContext  # the agent's context it was planned on
+    gone: list[llm.ChatItem]
+    kept: llm.ChatContext
+    line: str
+    subject: str
+    fence: set[str]  # the user's turns before the request: a later "last turn" forget stops there
 
 
 def _to_user(about: str) -> str:

@@ -8,13 +8,11 @@ fails loudly there instead of silently misbehaving in a session.
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import AsyncIterator, Callable, Collection
 from typing import Any
 
-from livekit.agents import AgentSession, RunContext, llm, utils
+from livekit.agents import Agent, AgentSession, llm
 from livekit.agents.types import APIConnectOptions
-from livekit.agents.voice import SpeechHandle
 
 
 def mark_user_away(session: AgentSession) -> None:
@@ -43,16 +41,14 @@ def is_closing(session: AgentSession) -> bool:
     return session._is_closing()
 
 
-def command_context(session: AgentSession, tool: str, arguments: dict[str, Any]) -> tuple[RunContext, Callable[[], None]]:
-    """A RunContext for running a tool's controller path from a command (the chat's
-    ``/persona NAME``) rather than from a model's reply: livekit builds these only for
-    its own tool calls (the constructor is private), and only livekit marks a speech
-    handle done. Call the returned ``finish()`` once the command's effect played out
-    (a hand-off entered, the line was said): what the controller tied to the reply's
-    handle then commits or is dropped, as after a tool's reply."""
-    handle = SpeechHandle.create()
-    call = llm.FunctionCall(call_id=utils.shortuuid("command_"), name=tool, arguments=json.dumps(arguments))
-    return RunContext(session=session, speech_handle=handle, function_call=call), handle._mark_done
+def set_chat_ctx_before_start(agent: Agent, chat_ctx: llm.ChatContext) -> None:
+    """Give an agent livekit has not started yet a new context, synchronously: at a
+    hand-off livekit emits the ``agent_handoff`` item after the old agent drained and
+    just before it starts the fresh one, which reads its context then. (The public
+    ``Agent.update_chat_ctx`` is a coroutine; before start it only sets this.)"""
+    if agent._activity is not None:
+        raise RuntimeError("the agent has already started")
+    agent._chat_ctx = chat_ctx.copy(tools=agent._tools)
 
 
 _TRANSCRIPTS = ("user_input_transcribed", "user_turn_exceeded")

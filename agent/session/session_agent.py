@@ -8,7 +8,7 @@ the state that must survive that, is shared.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterable, Callable
+from collections.abc import AsyncIterable
 from typing import Any, Protocol
 
 from livekit.agents import Agent, ModelSettings, llm
@@ -36,7 +36,6 @@ class SessionAgent(Agent):
         self,
         controller: Controller,
         *,
-        persona_id: str,
         instructions: str,
         model: llm.LLM | llm.RealtimeModel,
         tts: Any = None,
@@ -52,12 +51,10 @@ class SessionAgent(Agent):
             **({"tts": tts} if tts is not None else {}),
         )
         self.controller = controller
-        self.persona_id = persona_id
-        self.on_entered: Callable[[], None] | None = None  # what commits when a hand-off to it happens
         self.entry_line = entry_line
         self.voice = voice  # the voice its model was built with
         self.has_spoken = False  # set once this agent's session produced speech
-        self.entered = asyncio.Event()
+        self.entered = asyncio.Event()  # for those who wait for it (the chat's greeting, tests)
         self.entry_speech: Any = None
 
     async def on_enter(self) -> None:

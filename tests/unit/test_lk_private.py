@@ -62,22 +62,27 @@ async def test_is_closing_turns_true_as_soon_as_a_shutdown_is_asked() -> None:
     await session.aclose()
 
 
-async def test_command_context_is_a_run_context_whose_handle_finishes_on_demand() -> None:
-    from livekit.agents import RunContext
+async def test_a_context_set_before_start_is_what_the_agent_starts_with() -> None:
+    """At a hand-off livekit starts the fresh agent from ``agent.chat_ctx``; the context set
+    just before (at the ``agent_handoff`` item) is the one it reads, and a started agent
+    refuses it (its context then goes through ``update_chat_ctx``)."""
+    from livekit.agents import Agent
 
+    agent = Agent(instructions="x")
+    ctx = llm.ChatContext.empty()
+    ctx.add_message(role="user", content="said during the hand-off")
+    lk_private.set_chat_ctx_before_start(agent, ctx)
+    assert [m.text_content for m in agent.chat_ctx.messages()] == ["said during the hand-off"]
     session = AgentSession(vad=None)
-    ctx, finish = lk_private.command_context(session, "switch_persona", {"persona": "pirate"})
-    assert isinstance(ctx, RunContext) and ctx.session is session
-    assert (ctx.function_call.name, ctx.function_call.arguments) == ("switch_persona", '{"persona": "pirate"}')
-    done = []
-    ctx.speech_handle.add_done_callback(lambda h: done.append(h))
-    assert not ctx.speech_handle.done()
-    finish()
-    await asyncio.sleep(0)
-    assert ctx.speech_handle.done() and done == [ctx.speech_handle]
+    await session.start(agent)
+    try:
+        with pytest.raises(RuntimeError):
+            lk_private.set_chat_ctx_before_start(agent, llm.ChatContext.empty())
+    finally:
+        await session.aclose()
 
 
-@pytest.mark.parametrize("name", ["_update_user_state", "_recorded_events", "_global_run_state", "_is_closing", "_mark_done"])
+@pytest.mark.parametrize("name", ["_update_user_state", "_recorded_events", "_global_run_state", "_is_closing", "_chat_ctx", "_activity"])
 def test_private_names_are_used_only_in_lk_private(name: str) -> None:
     from pathlib import Path
 

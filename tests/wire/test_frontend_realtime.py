@@ -246,11 +246,9 @@ async def test_gemini_switch_from_a_frontend_cut_short_by_the_session_closing_ch
     fake_gemini.queue_text(GREETING)
     async with worker(_gemini(fake_gemini)) as w:
         ctl, updates = w.ctl, list(w.participant.updates)
-        handing_off = ctl._hand_off_moved  # set as the hand-off is asked of livekit
         call = asyncio.create_task(w.participant.call(RPC_SWITCH_PERSONA, {"persona": "pirate"}))
         if closing == "during_the_hand_off":
-            await handing_off.wait()
-            assert ctl._hand_off is not None
+            await until(lambda: ctl.hand_off is not None, what="the hand-off asked of livekit")
         await w.session.aclose()
         with pytest.raises(rtc.RpcError) as raised:
             await call
@@ -258,7 +256,7 @@ async def test_gemini_switch_from_a_frontend_cut_short_by_the_session_closing_ch
     assert raised.value.code == NOT_CHANGED and "nothing changed" in raised.value.message
     expected = "The session is closing" if closing == "before_the_change" else "The session closed before the switch"
     assert raised.value.message.startswith(expected)
-    assert ctl.persona_id == "assistant" and ctl._hand_off is None and w.participant.updates == updates
+    assert ctl.persona_id == "assistant" and ctl.hand_off is None and w.participant.updates == updates
     assert len(fake_gemini.connections) == 1
 
 
@@ -268,15 +266,14 @@ async def test_gemini_switch_outlives_the_callers_deadline(worker: Any, fake_gem
     finishes, and the attributes tell the frontend."""
     fake_gemini.queue_text(GREETING)
     async with worker(_gemini(fake_gemini)) as w:
-        handing_off = w.ctl._hand_off_moved
         fake_gemini.queue_text("Ahoy!")
         call = asyncio.create_task(w.participant.call(RPC_SWITCH_PERSONA, {"persona": "pirate"}))
-        await handing_off.wait()  # the hand-off was asked of livekit: now the deadline passes
+        await until(lambda: w.ctl.hand_off is not None, what="the hand-off asked of livekit")  # now the deadline passes
         call.cancel()
         with pytest.raises(asyncio.CancelledError):
             await call
         await w.participant.attribute(ATTR_PERSONA, "pirate")
         second = await fake_gemini.wait_for_connections(2)
-        assert w.ctl.persona_id == "pirate" and w.ctl._hand_off is None
+        assert w.ctl.persona_id == "pirate" and w.ctl.hand_off is None
 
     assert second.system_instruction == expected_instructions("google", "pirate")
