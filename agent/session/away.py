@@ -110,6 +110,7 @@ class AwayHold:
     def attach(self, session: AgentSession, *, realtime: bool) -> None:
         self._realtime = realtime
         self._closed = False
+        lk_private.route_user_state(session, self._keep_away)
         session.on("user_state_changed", self._on_user_state_changed)
         session.on("user_input_transcribed", self._on_transcript)
         session.on("conversation_item_added", self._on_item_added)
@@ -263,15 +264,12 @@ class AwayHold:
             self.end()  # the user speaks: a noticed hold is over
         elif ev.new_state == "speaking":
             self._words_judged = False  # a new turn: its words are not known yet
-        elif ev.new_state == "listening":
-            # side-talk, or a realtime model's own turn, passed (Gemini reports "listening"
-            # at the end of every model turn): the user is still away. Words that end the
-            # hold arrive right after, as a transcript or a user turn.
-            asyncio.get_running_loop().call_soon(self._reassert_away)
 
-    def _reassert_away(self) -> None:
-        if self._hold is not None and self._session().user_state == "listening":
-            lk_private.mark_user_away(self._session())
+    def _keep_away(self, state: str) -> str:
+        # livekit says "listening" when side-talk or a realtime model's own turn ends (Gemini
+        # ends every model turn so): the user is still away while a hold runs. Words that
+        # end the hold arrive as a transcript or a user turn, and end() lets "listening" through.
+        return "away" if state == "listening" and self.active else state
 
     def _on_transcript(self, ev: Any) -> None:
         hold = self._hold

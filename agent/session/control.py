@@ -131,6 +131,7 @@ class SessionController(RequestedChanges):
         self.session = session
         self.away.attach(session, realtime=self.provider.realtime)
         session.on("conversation_item_added", self._on_item_added)
+        session.on("function_tools_executed", self._on_tools_executed)
         session.on("close", self._on_close)
 
     # -- the tools' side: each change's one core, said by the tool's reply ------------------
@@ -335,6 +336,13 @@ class SessionController(RequestedChanges):
             carried = hand_off.fresh.chat_ctx.copy()
             carried.items.extend(late)
             lk_private.set_chat_ctx_before_start(hand_off.fresh, carried)
+
+    def _on_tools_executed(self, ev: Any) -> None:
+        # a reply that hands off is answered by the fresh agent's line; the old session is
+        # draining and never answers the other tools' outputs, so livekit must not wait for
+        # it to (on a model that answers tool results itself it would wait 5 s for nothing)
+        if ev.has_agent_handoff:
+            ev.cancel_tool_reply()
 
     def entered(self, agent: SessionAgent) -> None:
         """``agent`` became the session's agent: a hand-off to it commits."""

@@ -27,6 +27,19 @@ def mark_user_present(session: AgentSession) -> None:
     session._update_user_state("listening")
 
 
+def route_user_state(session: AgentSession, route: Callable[[str], str]) -> None:
+    """Pass every user state livekit sets (its VAD, a realtime model's end of turn, the
+    away timer, and ``mark_user_away``/``mark_user_present``) through ``route`` before it
+    is set and ``user_state_changed`` is emitted, so listeners never see a state that
+    ``route`` would take back at once."""
+    update = session._update_user_state
+
+    def routed(state: Any, **kwargs: Any) -> None:
+        update(route(state), **kwargs)
+
+    session._update_user_state = routed  # type: ignore[method-assign]
+
+
 def hold_run_open(session: AgentSession, task: asyncio.Future[Any]) -> None:
     """Keep a running ``session.run`` from completing before ``task`` is done, so a
     change applied after a reply is part of that run (as a speech of it would be)."""

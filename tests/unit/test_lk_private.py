@@ -62,6 +62,20 @@ async def test_is_closing_turns_true_as_soon_as_a_shutdown_is_asked() -> None:
     await session.aclose()
 
 
+async def test_a_routed_user_state_is_the_one_set_and_emitted() -> None:
+    session = AgentSession(vad=None)
+    seen: list[tuple[str, str]] = []
+    session.on("user_state_changed", lambda ev: seen.append((ev.old_state, ev.new_state)))
+    lk_private.mark_user_away(session)
+    lk_private.route_user_state(session, lambda state: "away" if state == "listening" else state)
+    lk_private.mark_user_present(session)  # routed to "away": no change, no event
+    session._update_user_state("speaking")  # as livekit's VAD would
+    session._update_user_state("listening")
+    assert session.user_state == "away"
+    assert seen == [("listening", "away"), ("away", "speaking"), ("speaking", "away")]
+    await session.aclose()
+
+
 async def test_a_context_set_before_start_is_what_the_agent_starts_with() -> None:
     """At a hand-off livekit starts the fresh agent from ``agent.chat_ctx``; the context set
     just before (at the ``agent_handoff`` item) is the one it reads, and a started agent

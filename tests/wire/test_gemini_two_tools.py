@@ -22,9 +22,12 @@ Where the 5 s go (livekit-agents 1.8.9, livekit-plugins-google 1.8.9, against th
   for realtime auto tool reply". The same happens when the server sends nothing at all.
 
 So the stall is not the fake's: a reply that hands off must not ask livekit for an auto tool
-reply (see the reasons on the xfail marks). The user-state flicker has its own cause: the
-plugin reports ``input_speech_stopped`` at the end of every model turn and livekit turns that
-into "listening"; the away hold only puts "away" back after the event went out.
+reply. The controller cancels it (``FunctionToolsExecutedEvent.cancel_tool_reply``) for every
+reply that hands off: the old session is drained and plays no reply; the fresh agent's entry
+line answers. The user-state flicker has its own cause: the plugin reports
+``input_speech_stopped`` at the end of every model turn and livekit turns that into
+"listening"; the away hold now keeps "away" while it runs, before the state is emitted
+(``lk_private.route_user_state``), instead of putting it back after the event went out.
 """
 
 from __future__ import annotations
@@ -45,25 +48,6 @@ from .fake_gemini import TEXT_MODEL, FakeGeminiLive, ToolCall
 STALL = "timed out waiting for realtime auto tool reply"
 OLD_SESSION_REPLY = "(the old session answering its tool responses)"
 
-HANDOFF_STALLS = (
-    "agent/ fault (with a latent livekit 1.8.9 bug): a reply that hands off answers, besides the "
-    "hand-off's own reply_required=False output, a call whose output asks for a reply "
-    "(mark_user_away's text, a refused forget's ToolError). livekit then installs its auto "
-    "tool reply placeholder on the draining activity (agent_activity.py "
-    "_realtime_generation_task_impl, no `not draining` check), which nothing can resolve: the "
-    "run waits 5 s. Fix: SessionController.attach listens to function_tools_executed and, when "
-    "ev.has_agent_handoff, sets reply_required=False on every output of that reply (the old "
-    "session is drained and plays no reply; the fresh agent's entry line answers)."
-)
-AWAY_FLICKERS = (
-    "agent/ fault: Gemini ends every model turn with input_speech_stopped, and livekit's "
-    "AgentActivity._on_input_speech_stopped sets the user state to 'listening'; AwayHold only "
-    "re-marks 'away' afterwards (_reassert_away), so listeners see away -> listening -> away "
-    "when the fresh session's entry line ends. Fix: while a requested hold runs, rewrite a "
-    "livekit update to 'listening' as 'away' before it is emitted (a wrapper on "
-    "session._update_user_state in lk_private, installed by AwayHold.attach; end() clears the "
-    "hold first, so mark_user_present still goes through)."
-)
 
 
 def _stalls(caplog: pytest.LogCaptureFixture) -> list[str]:
@@ -109,7 +93,6 @@ async def _switch_and_away(fake: FakeGeminiLive, c: Any, *, run: bool = True) ->
 # ------------------------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason=HANDOFF_STALLS)
 async def test_switch_and_away_in_one_reply_does_not_stall_the_run(
     trust_fake_gemini: FakeGeminiLive, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -135,7 +118,6 @@ async def test_switch_and_away_in_one_reply_does_not_stall_the_run(
     assert len(fake.connections) == 2
 
 
-@pytest.mark.xfail(strict=True, reason=HANDOFF_STALLS)
 async def test_two_forgets_in_one_reply_do_not_stall_the_run(
     trust_fake_gemini: FakeGeminiLive, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -168,11 +150,9 @@ async def test_two_forgets_in_one_reply_do_not_stall_the_run(
     assert len(fake.connections) == 2
 
 
-@pytest.mark.xfail(strict=True, reason=AWAY_FLICKERS)
 async def test_the_user_stays_away_through_a_switch_and_away_hand_off(trust_fake_gemini: FakeGeminiLive) -> None:
-    """Today a listener sees ["away", "listening", "away"]: the fresh session's entry line
-    ends with the plugin's input_speech_stopped, livekit says "listening", the hold says
-    "away" again one loop turn later."""
+    """The fresh session's entry line ends with the plugin's input_speech_stopped and livekit
+    says "listening"; a listener used to see ["away", "listening", "away"]."""
     fake = trust_fake_gemini
     async with controlled_session("google", gemini_env(fake)) as c:
         states: list[str] = []
@@ -273,7 +253,8 @@ async def test_livekit_waits_for_an_auto_tool_reply_a_hand_off_never_lets_throug
 ) -> None:
     """Pins livekit-agents 1.8.9: in a reply that hands off on Gemini, any output with
     reply_required=True makes the run wait out the 5 s auto tool reply timeout; none does not.
-    When an upgrade fixes the first case, the xfails above may start passing too."""
+    When an upgrade fixes the first case, the controller's cancel_tool_reply on hand-offs
+    (SessionController._on_tools_executed) is no longer needed."""
     from livekit.agents import AgentSession
 
     fake = fake_gemini
