@@ -22,7 +22,10 @@ from __future__ import annotations
 
 import asyncio
 import functools
+from collections.abc import Mapping
 from typing import Any
+
+from livekit.agents import llm
 
 
 def fix_event_fields() -> None:
@@ -60,3 +63,16 @@ def realtime_model(**kwargs: Any) -> Any:
     """``livekit.plugins.ultravox.RealtimeModel(**kwargs)``, fixed as above."""
     fix_event_fields()
     return _model_class()(**kwargs)
+
+
+def build_model(env: Mapping[str, str], voices: Mapping[str, str]) -> llm.RealtimeModel:
+    kwargs: dict[str, Any] = {"api_key": env.get("ULTRAVOX_API_KEY") or "unset"}
+    if env.get("ULTRAVOX_BASE_URL"):
+        kwargs["base_url"] = env["ULTRAVOX_BASE_URL"]
+    if env.get("ULTRAVOX_MODEL"):
+        kwargs["model"] = env["ULTRAVOX_MODEL"]
+    if voices.get("ultravox"):
+        kwargs["voice"] = voices["ultravox"]
+    if env.get("AGENT_MODALITIES") == "text":
+        kwargs["output_medium"] = "text"
+    return realtime_model(**kwargs)
