@@ -1,4 +1,7 @@
-"""AWS Nova Sonic (Python 3.12+, the aws extra)."""
+"""AWS Nova Sonic (livekit-plugins-aws[realtime], Python 3.12+). Chosen only by name
+(``--provider aws``): AWS credentials in an environment are usually there for something
+else. boto3 finds the credentials in several places (~/.aws, a profile, an instance
+role), so none is required here."""
 
 from __future__ import annotations
 
@@ -9,6 +12,8 @@ from typing import Any
 from livekit.agents import llm
 
 from ..env import ConfigError
+from ..session.capabilities import Behaviour
+from .spec import ProviderSpec
 
 
 def import_plugin() -> Any:
@@ -25,7 +30,7 @@ def import_plugin() -> Any:
 AWS_CREDENTIALS = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE")
 
 
-def build_model(env: Mapping[str, str], voices: Mapping[str, str]) -> llm.RealtimeModel:
+def build_model(env: Mapping[str, str], voices: Mapping[str, str], hooks: Any = None) -> llm.RealtimeModel:
     """The plugin takes no credentials: boto3 reads them from the process environment (or
     ~/.aws), so those given in .env.local are exported for it. The endpoint is fixed to the
     region's Bedrock runtime (AWS_REGION, default us-east-1)."""
@@ -41,3 +46,23 @@ def build_model(env: Mapping[str, str], voices: Mapping[str, str]) -> llm.Realti
     if voices.get("aws"):
         kwargs["voice"] = voices["aws"]
     return realtime.RealtimeModel(**kwargs)
+
+
+def describe(env: Mapping[str, str]) -> str:
+    # the plugin's endpoint is fixed to the region's Bedrock runtime
+    region = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1"
+    return f"provider aws: at bedrock-runtime.{region}.amazonaws.com"
+
+
+SPEC = ProviderSpec(
+    name="aws",
+    realtime=True,
+    # livekit-plugins-aws 1.8.9 (Nova Sonic): instructions and history only at session start,
+    # no voice setter
+    behaviour=Behaviour(instructions_live=False, context_live=False, voice="reconnect"),
+    build_model=build_model,
+    voice_key="aws",
+    settings=("AWS_REGION", "AWS_DEFAULT_REGION", "NOVA_SONIC_MODEL", *AWS_CREDENTIALS),
+    describe=describe,
+    import_plugin=import_plugin,
+)

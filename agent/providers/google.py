@@ -1,13 +1,21 @@
-"""Gemini Live on the Gemini API."""
+"""Gemini Live on the Gemini API (not Vertex)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 from livekit.agents import llm
 
+from ..session.capabilities import Behaviour
+from .spec import Endpoint, ProviderSpec
 
-def build_model(env: Mapping[str, str], voices: Mapping[str, str]) -> llm.RealtimeModel:
+
+def import_plugin() -> None:
+    from livekit.plugins import google  # noqa: F401
+
+
+def build_model(env: Mapping[str, str], voices: Mapping[str, str], hooks: Any = None) -> llm.RealtimeModel:
     from google.genai import types
     from livekit.plugins import google
 
@@ -24,3 +32,17 @@ def build_model(env: Mapping[str, str], voices: Mapping[str, str]) -> llm.Realti
         # from a non-audio request."); they answer in audio with a transcript instead
         model = google.realtime.RealtimeModel(**kwargs, modalities=[types.Modality.TEXT])
     return model
+
+
+SPEC = ProviderSpec(
+    name="google",
+    realtime=True,
+    # Gemini API (not Vertex): instructions are appended as a model turn, removals are ignored
+    behaviour=Behaviour(instructions_live=False, context_live=False, voice="reconnect"),
+    build_model=build_model,
+    voice_key="google",
+    settings=("GOOGLE_API_KEY", "GOOGLE_BASE_URL", "GEMINI_MODEL"),
+    required=(("GOOGLE_API_KEY", "a Gemini API key"),),
+    endpoints=(Endpoint("", "GOOGLE_BASE_URL", "generativelanguage.googleapis.com"),),
+    import_plugin=import_plugin,
+)

@@ -1,14 +1,22 @@
-"""OpenAI Realtime."""
+"""OpenAI Realtime, and the OpenAI-compatible clients (Chat Completions, speech) the
+pipeline and the offline model's speech use: the one home of ``livekit.plugins.openai``."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
 
-from livekit.agents import llm
+from livekit.agents import llm, stt, tts
+
+from ..session.capabilities import Behaviour
+from .spec import Endpoint, ProviderSpec
 
 
-def build_model(env: Mapping[str, str], voices: Mapping[str, str]) -> llm.RealtimeModel:
+def import_plugin() -> None:
+    from livekit.plugins import openai  # noqa: F401
+
+
+def build_model(env: Mapping[str, str], voices: Mapping[str, str], hooks: Any = None) -> llm.RealtimeModel:
     from livekit.plugins import openai
 
     kwargs: dict[str, Any] = {"api_key": env.get("OPENAI_API_KEY") or "unset"}
@@ -21,3 +29,36 @@ def build_model(env: Mapping[str, str], voices: Mapping[str, str]) -> llm.Realti
     if env.get("AGENT_MODALITIES") == "text":
         kwargs["modalities"] = ["text"]
     return openai.realtime.RealtimeModel(**kwargs)
+
+
+def compatible_llm(**kwargs: Any) -> llm.LLM:
+    """An OpenAI-compatible Chat Completions LLM (Ollama, vLLM, a llama.cpp server, ...)."""
+    from livekit.plugins import openai
+
+    return openai.LLM(**kwargs)
+
+
+def compatible_tts(**kwargs: Any) -> tts.TTS:
+    from livekit.plugins import openai
+
+    return openai.TTS(**kwargs)
+
+
+def compatible_stt(**kwargs: Any) -> stt.STT:
+    from livekit.plugins import openai
+
+    return openai.STT(**kwargs)
+
+
+SPEC = ProviderSpec(
+    name="openai",
+    realtime=True,
+    # session.update and conversation.item.delete work; the voice is fixed once audio was produced
+    behaviour=Behaviour(instructions_live=True, context_live=True, voice="before_audio", answers_updates=True),
+    build_model=build_model,
+    voice_key="openai",
+    settings=("OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_REALTIME_MODEL"),
+    required=(("OPENAI_API_KEY", "an OpenAI API key"),),
+    endpoints=(Endpoint("", "OPENAI_BASE_URL", "api.openai.com"),),
+    import_plugin=import_plugin,
+)

@@ -1,5 +1,6 @@
-"""The provider a session runs on: builds its models (a new one each call), its speech,
-and closes what it made."""
+"""The provider a session runs on: what its spec (its module's ``SPEC``) builds, a new
+model each call, the speech of a model that neither hears nor speaks, and closing all
+it made."""
 
 from __future__ import annotations
 
@@ -12,9 +13,10 @@ from livekit.agents import llm, tts
 import prompts
 
 from ..offline.understanding import Understanding
-from ..session.capabilities import Behaviour, behaviour_for
-from . import aws, google, offline, openai, pipeline, ultravox
-from .registry import REALTIME
+from ..session.capabilities import Behaviour
+from . import speech
+from .registry import behaviour_for, spec_for
+from .spec import ProviderSpec
 
 
 @dataclass
@@ -31,19 +33,21 @@ class Provider:
     _router: tuple[Any, Understanding] | None = field(default=None, init=False, repr=False)
 
     @property
+    def spec(self) -> ProviderSpec:
+        return spec_for(self.name)
+
+    @property
     def realtime(self) -> bool:
-        return self.name in REALTIME
+        return self.spec.realtime
+
+    @property
+    def voice_key(self) -> str | None:
+        """The key in a persona's ``voices:`` that its model is built with."""
+        return self.spec.voice_key
 
     def import_plugin(self) -> None:
         """livekit plugins register themselves on import, which must happen on the main thread."""
-        if self.name in ("openai", "pipeline"):
-            from livekit.plugins import openai  # noqa: F401
-        elif self.name == "google":
-            from livekit.plugins import google  # noqa: F401
-        elif self.name == "ultravox":
-            from livekit.plugins import ultravox  # noqa: F401
-        elif self.name == "aws":
-            aws.import_plugin()
+        self.spec.import_plugin()
 
     @property
     def behaviour(self) -> Behaviour:
@@ -61,9 +65,7 @@ class Provider:
         return self._router[1]
 
     def model_for(self, voices: Mapping[str, str]) -> llm.LLM | llm.RealtimeModel:
-        model = self._build_model(voices)
-        self.made.append(model)
-        return model
+        return self._keep(self._build_model(voices))
 
     async def release(self, *made: Any) -> None:
         """Close models (and TTS) no agent uses any more: those of an agent handed off
@@ -78,37 +80,23 @@ class Provider:
         await self.release(*self.made)
 
     def _build_model(self, voices: Mapping[str, str]) -> llm.LLM | llm.RealtimeModel:
-        env = self.env
-        if self.name == "ultravox":
-            return ultravox.build_model(env, voices)
-        if self.name == "aws":
-            return aws.build_model(env, voices)
-        if self.name == "openai":
-            return openai.build_model(env, voices)
-        if self.name == "google":
-            return google.build_model(env, voices)
-        if self.name == "pipeline":
-            return pipeline.build_model(env, voices)
-        return offline.build_model(self.offline_hooks)
+        return self.spec.build_model(self.env, voices, self.offline_hooks)
 
-    def tts_for(self, voices: Mapping[str, str]) -> tts.TTS | None:
-        """The pipeline's TTS in a persona's voice, where one is configured."""
-        if (kwargs := self._speech_endpoint("TTS")) is None:
-            return self.offline_tts(voices)
-        from livekit.plugins import openai
-
-        if self.env.get("TTS_MODEL"):
-            kwargs["model"] = self.env["TTS_MODEL"]
-        made = openai.TTS(voice=voices.get("tts") or "alloy", **kwargs)
+    def _keep(self, made: Any) -> Any:
         self.made.append(made)
         return made
+
+    def tts_for(self, voices: Mapping[str, str]) -> tts.TTS | None:
+        """The TTS in a persona's voice where one is configured (speech.py), else Piper
+        with offline speech; None for a realtime model, which speaks for itself."""
+        if (kwargs := self._speech_endpoint("TTS")) is None:
+            return self.offline_tts(voices)
+        return self._keep(speech.endpoint_tts(self.env, kwargs, voices))
 
     def stt(self) -> Any:
         if (kwargs := self._speech_endpoint("STT")) is None:
             return self.offline_stt()
-        from livekit.plugins import openai
-
-        return openai.STT(**kwargs)
+        return speech.endpoint_stt(kwargs)
 
     def speech_configured(self) -> bool:
         """Whether STT and TTS endpoints are set, so offline speech is not needed."""
@@ -118,26 +106,12 @@ class Provider:
         """Piper in the persona's ``offline`` voice, for a session with audio."""
         if not self.offline_speech or self.realtime:
             return None
-        from ..offline.speech import PiperTTS
-        from ..offline.voices import OfflineVoice
-
-        made = PiperTTS(OfflineVoice.for_persona(voices.get("offline")), noise=self.env.get("PIPER_NOISE") != "0")
-        self.made.append(made)
-        return made
+        return self._keep(speech.piper(self.env, voices))
 
     def offline_stt(self) -> Any:
         if not self.offline_speech or self.realtime:
             return None
-        from ..offline.speech import WhisperSTT
-
-        return WhisperSTT()
+        return speech.whisper()
 
     def _speech_endpoint(self, prefix: str) -> dict[str, Any] | None:
-        """Where the pipeline's STT or TTS lives (``{prefix}_BASE_URL``, else OpenAI), or None."""
-        env = self.env
-        if self.realtime or not (env.get(f"{prefix}_BASE_URL") or env.get("OPENAI_API_KEY")):
-            return None
-        kwargs: dict[str, Any] = {"api_key": env.get(f"{prefix}_API_KEY") or env.get("OPENAI_API_KEY") or "unset"}
-        if env.get(f"{prefix}_BASE_URL"):
-            kwargs["base_url"] = env[f"{prefix}_BASE_URL"]
-        return kwargs
+        return None if self.realtime else speech.endpoint(self.env, prefix)

@@ -1,4 +1,5 @@
-"""Which provider runs, what it cannot start without, and where its traffic goes."""
+"""The providers, one line each, and what is decided over all of them: which one runs,
+what it cannot start without, and the start-up line saying where its traffic goes."""
 
 from __future__ import annotations
 
@@ -6,44 +7,52 @@ from collections.abc import Mapping
 from urllib.parse import urlsplit
 
 from ..env import ConfigError
+from ..session import capabilities
+from ..session.capabilities import Behaviour
+from . import aws, google, offline, openai, pipeline, speech, ultravox
+from .spec import ProviderSpec
 
-PROVIDERS = ("offline", "pipeline", "openai", "google", "ultravox", "aws")
-REALTIME = ("openai", "google", "ultravox", "aws")
+SPECS: tuple[ProviderSpec, ...] = (
+    offline.SPEC,
+    pipeline.SPEC,
+    openai.SPEC,
+    google.SPEC,
+    ultravox.SPEC,
+    aws.SPEC,
+)  # the order --provider lists them in
+# without --provider (or AGENT_PROVIDER): the first of these whose required variables are
+# all set, else FALLBACK
+AUTOMATIC = ("openai", "google", "ultravox", "pipeline")
+FALLBACK = "offline"
+
+BY_NAME = {spec.name: spec for spec in SPECS}
+PROVIDERS = tuple(BY_NAME)
+REALTIME = tuple(spec.name for spec in SPECS if spec.realtime)
+REQUIRED = {spec.name: spec.required for spec in SPECS if spec.required}
+ENDPOINTS = {spec.name: spec.endpoints for spec in SPECS if spec.endpoints}
+KNOWN: dict[str, Behaviour] = {spec.name: spec.behaviour for spec in SPECS}
+# every variable a provider reads (its speech's too)
+SETTINGS = tuple(dict.fromkeys([*(v for spec in SPECS for v in spec.settings), *speech.SETTINGS]))
+# every key of a persona's `voices:` a provider reads (prompts/persona.py checks persona files against its own copy)
+VOICE_KEYS = tuple(dict.fromkeys([*(spec.voice_key for spec in SPECS if spec.voice_key), *speech.VOICE_KEYS]))
+
+
+def spec_for(name: str) -> ProviderSpec:
+    if name not in BY_NAME:
+        raise ConfigError(f"unknown provider {name!r}; choose one of: {', '.join(PROVIDERS)}")
+    return BY_NAME[name]
 
 
 def choose_provider(env: Mapping[str, str], override: str | None = None) -> str:
     name = (override or env.get("AGENT_PROVIDER") or "").strip().lower()
     if name:
-        if name not in PROVIDERS:
-            raise ConfigError(f"unknown provider {name!r}; choose one of: {', '.join(PROVIDERS)}")
-        return name
-    if env.get("OPENAI_API_KEY"):
-        return "openai"
-    if env.get("GOOGLE_API_KEY"):
-        return "google"
-    if env.get("ULTRAVOX_API_KEY"):
-        return "ultravox"
-    if env.get("LLM_BASE_URL"):
-        return "pipeline"
-    return "offline"
+        return spec_for(name).name
+    return next((n for n in AUTOMATIC if all(env.get(v) for v, _ in BY_NAME[n].required)), FALLBACK)
 
 
-# what each provider cannot start without: (variable, what to put there)
-REQUIRED: dict[str, tuple[tuple[str, str], ...]] = {
-    "openai": (("OPENAI_API_KEY", "an OpenAI API key"),),
-    "google": (("GOOGLE_API_KEY", "a Gemini API key"),),
-    "pipeline": (("LLM_BASE_URL", "an OpenAI-compatible LLM, e.g. http://localhost:11434/v1 for Ollama"),),
-    "ultravox": (("ULTRAVOX_API_KEY", "an Ultravox API key"),),
-    # aws: boto3 finds credentials in several places (~/.aws, a profile, an instance role)
-}
-
-# where each provider's traffic goes: (what, the variable that redirects it, its default host)
-ENDPOINTS: dict[str, tuple[tuple[str, str, str], ...]] = {
-    "openai": (("", "OPENAI_BASE_URL", "api.openai.com"),),
-    "google": (("", "GOOGLE_BASE_URL", "generativelanguage.googleapis.com"),),
-    "pipeline": (("LLM", "LLM_BASE_URL", ""), ("STT", "STT_BASE_URL", ""), ("TTS", "TTS_BASE_URL", "")),
-    "ultravox": (("", "ULTRAVOX_BASE_URL", "api.ultravox.ai"),),
-}
+def behaviour_for(name: str, model: object) -> Behaviour:
+    """The provider's capability row, merged with what its model reports (capabilities.py)."""
+    return capabilities.behaviour_for(KNOWN.get(name), model)
 
 
 def check_config(name: str, env: Mapping[str, str]) -> None:
@@ -56,22 +65,18 @@ def check_config(name: str, env: Mapping[str, str]) -> None:
 def describe_endpoint(name: str, env: Mapping[str, str]) -> str:
     """One line saying which provider runs and which hosts it talks to (never a key),
     with the variable that redirected each, so a base URL from .env.local is never a surprise."""
-    if name == "offline":
-        return "provider offline: the built-in model, no network"
-    if name == "aws":  # the plugin's endpoint is fixed to the region's Bedrock runtime
-        region = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1"
-        return f"provider aws: at bedrock-runtime.{region}.amazonaws.com"
+    spec = BY_NAME.get(name)
+    if spec is not None and spec.describe is not None:
+        return spec.describe(env)
     parts = []
-    for what, variable, default in ENDPOINTS.get(name, ()):
-        if env.get(variable):
-            host = f"{url_host(env[variable])} (from {variable})"
-        elif name == "pipeline" and what != "LLM" and env.get("OPENAI_API_KEY"):
-            host = "api.openai.com"  # the pipeline's speech falls back to OpenAI
-        elif default:
-            host = default
+    for point in spec.endpoints if spec is not None else ():
+        if env.get(point.variable):
+            host = f"{url_host(env[point.variable])} (from {point.variable})"
+        elif point.default and (not point.default_if or env.get(point.default_if)):
+            host = point.default
         else:
             continue
-        parts.append(f"{what} at {host}" if what else f"at {host}")
+        parts.append(f"{point.what} at {host}" if point.what else f"at {host}")
     return f"provider {name}: " + (", ".join(parts) if parts else "no endpoint configured")
 
 

@@ -27,6 +27,9 @@ from typing import Any
 
 from livekit.agents import llm
 
+from ..session.capabilities import Behaviour
+from .spec import Endpoint, ProviderSpec
+
 
 def fix_event_fields() -> None:
     from livekit.plugins.ultravox.realtime import ClientToolResultEvent, UserTextMessageEvent
@@ -65,7 +68,11 @@ def realtime_model(**kwargs: Any) -> Any:
     return _model_class()(**kwargs)
 
 
-def build_model(env: Mapping[str, str], voices: Mapping[str, str]) -> llm.RealtimeModel:
+def import_plugin() -> None:
+    from livekit.plugins import ultravox  # noqa: F401
+
+
+def build_model(env: Mapping[str, str], voices: Mapping[str, str], hooks: Any = None) -> llm.RealtimeModel:
     kwargs: dict[str, Any] = {"api_key": env.get("ULTRAVOX_API_KEY") or "unset"}
     if env.get("ULTRAVOX_BASE_URL"):
         kwargs["base_url"] = env["ULTRAVOX_BASE_URL"]
@@ -76,3 +83,19 @@ def build_model(env: Mapping[str, str], voices: Mapping[str, str]) -> llm.Realti
     if env.get("AGENT_MODALITIES") == "text":
         kwargs["output_medium"] = "text"
     return realtime_model(**kwargs)
+
+
+SPEC = ProviderSpec(
+    name="ultravox",
+    realtime=True,
+    # livekit-plugins-ultravox 1.8.9: new instructions restart the call without its history,
+    # removals send nothing, the voice is set only when a call is created; seeding a call
+    # with an earlier tool result sends it as the answer to an invocation this call never made
+    behaviour=Behaviour(instructions_live=False, context_live=False, voice="reconnect", seeds_tool_results=False),
+    build_model=build_model,
+    voice_key="ultravox",
+    settings=("ULTRAVOX_API_KEY", "ULTRAVOX_BASE_URL", "ULTRAVOX_MODEL"),
+    required=(("ULTRAVOX_API_KEY", "an Ultravox API key"),),
+    endpoints=(Endpoint("", "ULTRAVOX_BASE_URL", "api.ultravox.ai"),),
+    import_plugin=import_plugin,
+)

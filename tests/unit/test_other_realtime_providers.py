@@ -12,8 +12,7 @@ import sys
 
 import pytest
 
-from agent.providers import PROVIDERS, ConfigError, Provider, choose_provider
-from agent.session.capabilities import behaviour_for
+from agent.providers import PROVIDERS, ConfigError, Provider, behaviour_for, choose_provider
 from agent.session.strategies import Realtime, strategy_for
 
 ON_312 = sys.version_info >= (3, 12)
