@@ -3,11 +3,12 @@ pipeline and the offline model's speech use: the one home of ``livekit.plugins.o
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from livekit.agents import llm, stt, tts
 
+from ..session.answers import ServerAnswers
 from ..session.capabilities import Behaviour
 from .spec import Endpoint, ProviderSpec
 
@@ -29,6 +30,17 @@ def build_model(env: Mapping[str, str], voices: Mapping[str, str], hooks: Any = 
     if env.get("AGENT_MODALITIES") == "text":
         kwargs["modalities"] = ["text"]
     return openai.realtime.RealtimeModel(**kwargs)
+
+
+def watch_audio(rt_session: Any, produced: Callable[[], None]) -> None:
+    """The service refuses a new voice once the session produced audio (``cannot_update_voice``):
+    the plugin re-emits each server event, and audio arrives as ``*audio.delta``."""
+
+    def on_event(event: dict[str, Any]) -> None:
+        if event.get("type", "").endswith("audio.delta"):
+            produced()
+
+    rt_session.on("openai_server_event_received", on_event)
 
 
 def compatible_llm(**kwargs: Any) -> llm.LLM:
@@ -54,11 +66,13 @@ SPEC = ProviderSpec(
     name="openai",
     realtime=True,
     # session.update and conversation.item.delete work; the voice is fixed once audio was produced
-    behaviour=Behaviour(instructions_live=True, context_live=True, voice="before_audio", answers_updates=True),
+    behaviour=Behaviour(instructions_live=True, context_live=True, voice="before_audio"),
     build_model=build_model,
     voice_key="openai",
     settings=("OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_REALTIME_MODEL"),
     required=(("OPENAI_API_KEY", "an OpenAI API key"),),
     endpoints=(Endpoint("", "OPENAI_BASE_URL", "api.openai.com"),),
     import_plugin=import_plugin,
+    confirmations=ServerAnswers,  # the plugin re-emits the service's answer to each update
+    watch_audio=watch_audio,
 )

@@ -14,6 +14,7 @@ import prompts
 
 from ..offline.understanding import Understanding
 from ..session.capabilities import Behaviour
+from ..session.confirmations import Confirmations
 from . import speech
 from .registry import behaviour_for, spec_for
 from .spec import ProviderSpec
@@ -53,6 +54,14 @@ class Provider:
     def behaviour(self) -> Behaviour:
         # a realtime model reports its own capabilities; building one opens no connection
         return behaviour_for(self.name, self.model_for({}) if self.realtime else None)
+
+    def confirmations(self, rt_session: Any) -> Confirmations:
+        """What the provider answers to the updates made on ``rt_session`` (``with`` block)."""
+        return self.spec.confirmations(rt_session)
+
+    def watch_audio(self, rt_session: Any, produced: Callable[[], None]) -> None:
+        """Call ``produced`` whenever ``rt_session`` produces audio (where the provider tells)."""
+        self.spec.watch_audio(rt_session, produced)
 
     def understanding(self, library: prompts.PromptLibrary) -> Understanding:
         """The offline understanding over the library's trigger phrases, intent examples

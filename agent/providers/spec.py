@@ -10,6 +10,7 @@ from typing import Any
 from livekit.agents import llm
 
 from ..session.capabilities import Behaviour
+from ..session.confirmations import Confirmations, Unasked
 
 Env = Mapping[str, str]
 
@@ -28,6 +29,14 @@ def _nothing() -> None:
     return None
 
 
+def _unasked(rt_session: Any) -> Confirmations:
+    return Unasked()
+
+
+def _unwatched(rt_session: Any, produced: Callable[[], None]) -> None:
+    return None
+
+
 @dataclass(frozen=True)
 class ProviderSpec:
     name: str  # as --provider and AGENT_PROVIDER name it
@@ -41,3 +50,7 @@ class ProviderSpec:
     endpoints: tuple[Endpoint, ...] = ()
     describe: Callable[[Env], str] | None = None  # its start-up line, where its endpoints do not say it
     import_plugin: Callable[[], object] = _nothing  # on the main thread: livekit plugins register on import
+    # its answers to in-place updates on a realtime session (agent/session/confirmations.py)
+    confirmations: Callable[[Any], Confirmations] = _unasked
+    # (realtime session, callback): call back whenever the session produces audio, where it can tell
+    watch_audio: Callable[[Any, Callable[[], None]], None] = _unwatched

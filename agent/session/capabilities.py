@@ -23,7 +23,6 @@ class Behaviour:
     instructions_live: bool
     context_live: bool
     voice: VoiceChange
-    answers_updates: bool = False  # its plugin re-emits the server's answer to each update (answers.py)
     seeds_tool_results: bool = True  # a fresh session may be given earlier tool calls and results
 
     def as_template_variables(self) -> dict[str, bool]:

@@ -120,7 +120,7 @@ class SessionController(DirectChanges):
             tts=self.provider.tts_for(persona.voices),
             chat_ctx=chat_ctx,
             entry_line=entry_line,
-            voice=persona.voices.get(self.provider.name),
+            voice=persona.voices.get(self.provider.voice_key),
         )
 
     def first_agent(self, *, greet: bool = True) -> SessionAgent:

@@ -1,4 +1,4 @@
-"""What the mechanism needs from a provider (``agent/providers.py`` builds the real
+"""What the mechanism needs from a provider (``agent/providers/`` builds the real
 one): a Protocol, so the mechanism never imports the way it is built."""
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from livekit.agents import llm, tts
 import prompts
 
 from .capabilities import Behaviour
+from .confirmations import Confirmations
 
 
 class Understanding(Protocol):
@@ -30,6 +31,19 @@ class ModelSource(Protocol):
 
     @property
     def behaviour(self) -> Behaviour: ...
+
+    @property
+    def voice_key(self) -> str | None:
+        """The key in a persona's ``voices:`` that its model is built with."""
+        ...
+
+    def confirmations(self, rt_session: Any) -> Confirmations:
+        """What the provider answers to the updates made on a realtime session (``with`` block)."""
+        ...
+
+    def watch_audio(self, rt_session: Any, produced: Callable[[], None]) -> None:
+        """Call ``produced`` whenever the realtime session produces audio, where the provider tells."""
+        ...
 
     def model_for(self, voices: Mapping[str, str]) -> llm.LLM | llm.RealtimeModel:
         """A new model each call: a fresh RealtimeModel is a fresh realtime session."""
