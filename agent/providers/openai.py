@@ -8,8 +8,8 @@ from typing import Any
 
 from livekit.agents import llm, stt, tts
 
-from ..session.answers import ServerAnswers
 from ..session.capabilities import Behaviour
+from .openai_answers import ServerAnswers
 from .spec import Endpoint, ProviderSpec
 
 

@@ -22,7 +22,7 @@ import asyncio
 from collections.abc import Collection
 from typing import Any
 
-from .confirmations import Refused
+from ..session.confirmations import Refused
 
 ANSWER_TIMEOUT = 5.0  # the plugin's own wait for a chat context update
 # refusals of a change the service makes only when a session starts (a voice, once audio was produced)
