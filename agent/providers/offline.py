@@ -4,22 +4,20 @@ is speech.py's."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from typing import Any
+from collections.abc import Mapping
 
 from ..env import ConfigError
 from ..offline.model import OfflineLLM
 from ..session.capabilities import Behaviour
+from ..session.model_source import ModelHooks
 from .spec import ProviderSpec
 
 
-def build_model(
-    env: Mapping[str, str], voices: Mapping[str, str], hooks: tuple[Callable[[], Any], Callable[[], str]] | None = None
-) -> OfflineLLM:
+def build_model(env: Mapping[str, str], voices: Mapping[str, str], hooks: ModelHooks | None = None) -> OfflineLLM:
+    """Asks the session (``hooks``, the controller) each turn for its understanding and its line."""
     if hooks is None:
         raise ConfigError("the offline model needs its router and offline line")
-    router, line = hooks
-    return OfflineLLM(router=router, offline_line=line)
+    return OfflineLLM(router=hooks.router, offline_line=hooks.offline_line)
 
 
 def describe(env: Mapping[str, str]) -> str:

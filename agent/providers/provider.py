@@ -15,6 +15,7 @@ import prompts
 from ..offline.understanding import Understanding
 from ..session.capabilities import Behaviour
 from ..session.confirmations import Confirmations
+from ..session.model_source import ModelHooks
 from . import speech
 from .registry import behaviour_for, spec_for
 from .spec import ProviderSpec
@@ -22,12 +23,12 @@ from .spec import ProviderSpec
 
 @dataclass
 class Provider:
-    """Builds the models for one provider. ``model_for(voices)`` makes a new
-    instance each call: a fresh RealtimeModel means a fresh realtime session."""
+    """Builds the models for one provider. ``model_for(voices, hooks)`` makes a new
+    instance each call: a fresh RealtimeModel means a fresh realtime session. ``hooks``
+    (the controller) reach the model only where it asks for them (the offline model)."""
 
     name: str
     env: Mapping[str, str] = field(repr=False)
-    offline_hooks: tuple[Callable[[], Understanding], Callable[[], str]] | None = field(default=None, repr=False)
     # a session with audio: Whisper and Piper (the voice extra) wherever no STT/TTS endpoint is set
     offline_speech: bool = False
     made: list[Any] = field(default_factory=list, init=False, repr=False)  # closed by aclose()
@@ -73,8 +74,8 @@ class Provider:
             self._router = (key, Understanding(triggers, aliases, library.examples(), default_persona=prompts.DEFAULT_PERSONA))
         return self._router[1]
 
-    def model_for(self, voices: Mapping[str, str]) -> llm.LLM | llm.RealtimeModel:
-        return self._keep(self._build_model(voices))
+    def model_for(self, voices: Mapping[str, str], hooks: ModelHooks | None = None) -> llm.LLM | llm.RealtimeModel:
+        return self._keep(self._build_model(voices, hooks))
 
     async def release(self, *made: Any) -> None:
         """Close models (and TTS) no agent uses any more: those of an agent handed off
@@ -88,8 +89,8 @@ class Provider:
         """Close every model made (their HTTP sessions); call after the AgentSession closed."""
         await self.release(*self.made)
 
-    def _build_model(self, voices: Mapping[str, str]) -> llm.LLM | llm.RealtimeModel:
-        return self.spec.build_model(self.env, voices, self.offline_hooks)
+    def _build_model(self, voices: Mapping[str, str], hooks: ModelHooks | None = None) -> llm.LLM | llm.RealtimeModel:
+        return self.spec.build_model(self.env, voices, hooks)
 
     def _keep(self, made: Any) -> Any:
         self.made.append(made)

@@ -42,7 +42,7 @@ class ProviderSpec:
     name: str  # as --provider and AGENT_PROVIDER name it
     realtime: bool  # its model hears and speaks for itself (a RealtimeModel)
     behaviour: Behaviour  # what it can change mid-session (capabilities.py merges livekit's report)
-    # a new model each call: (env, a persona's voices, the offline model's hooks) -> model
+    # a new model each call: (env, a persona's voices, the session's ModelHooks or None) -> model
     build_model: Callable[[Env, Mapping[str, str], Any], llm.LLM | llm.RealtimeModel]
     voice_key: str | None = None  # the key in a persona's `voices:` its model is built with
     settings: tuple[str, ...] = ()  # the variables it reads

@@ -54,8 +54,6 @@ class SessionController(DirectChanges):
         self._hand_off: SessionAgent | None = None  # returned to livekit, not entered yet
         self._active: SessionAgent | None = None  # the agent that entered last
         self._render_faults: set[str] = set()  # lines that failed to render, logged once each
-        if provider.name == "offline" and provider.offline_hooks is None:
-            provider.offline_hooks = (self.router, self.offline_line)
         self.behaviour = provider.behaviour
         self.strategy = strategy_for(provider, self.behaviour)
 
@@ -116,7 +114,7 @@ class SessionController(DirectChanges):
             self,
             persona_id=persona.id,
             instructions=self.instructions(persona.id),
-            model=self.provider.model_for(persona.voices),
+            model=self.provider.model_for(persona.voices, hooks=self),
             tts=self.provider.tts_for(persona.voices),
             chat_ctx=chat_ctx,
             entry_line=entry_line,

@@ -22,9 +22,18 @@ class Understanding(Protocol):
     def is_return(self, text: str, addressed_as: Iterable[str] = ()) -> bool: ...
 
 
+class ModelHooks(Protocol):
+    """What a model built into the agent may ask of the session, each turn: the
+    understanding of the user's words, and the line it answers with otherwise. The
+    controller passes itself; a provider's model that needs neither ignores them."""
+
+    def router(self) -> Understanding: ...
+
+    def offline_line(self) -> str: ...
+
+
 class ModelSource(Protocol):
     name: str
-    offline_hooks: tuple[Callable[[], Understanding], Callable[[], str]] | None
 
     @property
     def realtime(self) -> bool: ...
@@ -45,7 +54,7 @@ class ModelSource(Protocol):
         """Call ``produced`` whenever the realtime session produces audio, where the provider tells."""
         ...
 
-    def model_for(self, voices: Mapping[str, str]) -> llm.LLM | llm.RealtimeModel:
+    def model_for(self, voices: Mapping[str, str], hooks: ModelHooks | None = None) -> llm.LLM | llm.RealtimeModel:
         """A new model each call: a fresh RealtimeModel is a fresh realtime session."""
         ...
 
