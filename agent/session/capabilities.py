@@ -1,9 +1,9 @@
 """What each provider can change mid-session.
 
 livekit's ``RealtimeCapabilities`` says whether instructions and the chat context
-are mutable; it says nothing about the voice, and on the Gemini API it reports
-changes that do not really take (new instructions are only appended as a turn,
-items cannot be removed, a reconnect resumes the old history). Each provider's row of
+are mutable; it says nothing about the voice, and for some providers it reports
+changes that do not really take (new instructions only appended as a turn, items
+that cannot be removed, a reconnect that resumes the old history). Each provider's row of
 known behaviour (its module in agent/providers/) fills the gaps; where either says "no",
 the answer is no.
 """

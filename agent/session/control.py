@@ -93,8 +93,8 @@ class SessionController(DirectChanges):
         return self.library.render_persona(pid, **self.variables(pid))
 
     def offline_line(self) -> str:
-        """The offline model's answer: ``lines/welcome_back`` to a user just back, else
-        the persona's ``offline_reply`` block."""
+        """The line of a model with no words of its own (ModelHooks): ``lines/welcome_back``
+        to a user just back, else the persona's ``offline_reply`` block."""
         if self.away.take_welcome():
             return self.line("lines/welcome_back")
         try:
@@ -230,7 +230,7 @@ class SessionController(DirectChanges):
 
     def speak(self, text: str) -> Any:
         """Say a rendered line: verbatim where a TTS, a text output or a realtime model
-        that speaks given text (Ultravox: a forced agent message) exists, through the
+        that speaks given text (``supports_say``, e.g. a forced agent message) exists, through the
         realtime model otherwise."""
         session = self.require_session()
         model = session.current_agent.llm
