@@ -16,10 +16,10 @@ import pytest
 import prompts
 from tests.harness import start_chat
 
-from .fake_chat_completions import FakeChatCompletions
-from .fake_gemini import FakeGeminiLive
-from .fake_openai import FakeOpenAIRealtime
-from .fake_ultravox import FakeUltravox
+from .pipeline.fake_chat_completions import FakeChatCompletions
+from .google.fake_gemini import FakeGeminiLive
+from .openai.fake_openai import FakeOpenAIRealtime
+from .ultravox.fake_ultravox import FakeUltravox
 
 
 def fail_on_schema_violations(server: Any) -> None:

@@ -27,8 +27,8 @@ from agent.session.away import AwayPolicy
 from agent.providers import Provider
 from tests.harness import start_chat
 from tests.wire.conftest import controlled_session, gemini_env, openai_env, until
-from tests.wire.fake_gemini import FakeGeminiLive
-from tests.wire.fake_openai import FakeOpenAIRealtime
+from tests.wire.google.fake_gemini import FakeGeminiLive
+from tests.wire.openai.fake_openai import FakeOpenAIRealtime
 
 _ids = itertools.count(1)
 

@@ -13,8 +13,8 @@ from typing import Any
 from agent.chat import run_chat
 
 from .conftest import expected_instructions, gemini_env, openai_env
-from .fake_gemini import FakeGeminiLive
-from .fake_openai import FakeOpenAIRealtime
+from .google.fake_gemini import FakeGeminiLive
+from .openai.fake_openai import FakeOpenAIRealtime
 
 HANG_LIMIT = 15.0  # only turns a hang into a failure
 GREETING = "Hi, I'm Alex. How can I help?"

@@ -34,8 +34,8 @@ from agent.providers import ConfigError, Provider
 from agent.worker import ATTR_PERSONA, ATTR_USER_STATE, session_attributes
 
 from .conftest import controlled_session, expected_instructions, openai_env
-from .fake_gemini import FakeGeminiLive
-from .fake_openai import FakeOpenAIRealtime
+from .google.fake_gemini import FakeGeminiLive
+from .openai.fake_openai import FakeOpenAIRealtime
 
 ROOT = Path(__file__).parents[2]
 PROCESS_TIMEOUT = 60.0

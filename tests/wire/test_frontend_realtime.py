@@ -22,8 +22,8 @@ from agent.session.strategies import FORGET_RECONNECT_NOTE, RECONNECT_NOTE
 from tests.room import run_worker
 
 from .conftest import expected_instructions, expected_line, gemini_env, openai_env, until
-from .fake_gemini import FakeGeminiLive
-from .fake_openai import FakeOpenAIRealtime
+from .google.fake_gemini import FakeGeminiLive
+from .openai.fake_openai import FakeOpenAIRealtime
 
 GREETING = "Hi, I'm Alex. How can I help?"
 SECRET = "my secret is 42"

@@ -23,7 +23,7 @@ from livekit.agents import Agent, AgentSession, llm
 
 from tests.compat import timeout
 
-from .conftest import assert_gemini_schema_clean, until
+from ..conftest import assert_gemini_schema_clean, until
 from .fake_gemini import (
     GO_AWAY_CLOSE_CODE,
     INVALID_ARGUMENT_REASON,

@@ -18,7 +18,7 @@ from livekit.plugins import google  # noqa: F401  (imported at collection, not i
 
 from agent.worker import session_attributes
 
-from .conftest import controlled_session, gemini_env, until
+from ..conftest import controlled_session, gemini_env, until
 from .fake_gemini import FakeGeminiLive, ToolCall
 
 SECRET = "my secret is 42"

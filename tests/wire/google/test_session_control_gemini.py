@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from livekit.plugins import google  # noqa: F401  (imported at collection, not inside a test)
 
-from .conftest import WireLog, controlled_session, expected_instructions, gemini_env, until
+from ..conftest import WireLog, controlled_session, expected_instructions, gemini_env, until
 from .fake_gemini import FakeGeminiLive
 
 RECONNECT = "after a short reconnect"
