@@ -14,7 +14,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from ..conftest import fail_on_schema_violations
+from ..checks import fail_on_schema_violations
 from ..pipeline.fake_chat_completions import FakeChatCompletions
 from .schemas import (
     chat_completion_chunk_problems,
