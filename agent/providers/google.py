@@ -8,6 +8,7 @@ from typing import Any
 from livekit.agents import llm
 
 from ..session.capabilities import Behaviour
+from .settings import plugin_options
 from .spec import Endpoint, ProviderSpec
 
 
@@ -19,11 +20,7 @@ def build_model(env: Mapping[str, str], voices: Mapping[str, str], hooks: Any = 
     from google.genai import types
     from livekit.plugins import google
 
-    kwargs = {"api_key": env.get("GOOGLE_API_KEY") or "unset"}
-    if env.get("GEMINI_MODEL"):
-        kwargs["model"] = env["GEMINI_MODEL"]
-    if voices.get("google"):
-        kwargs["voice"] = voices["google"]
+    kwargs = plugin_options(env, voices, api_key="GOOGLE_API_KEY", voice_key="google", model="GEMINI_MODEL")
     if env.get("GOOGLE_BASE_URL"):
         kwargs["http_options"] = types.HttpOptions(base_url=env["GOOGLE_BASE_URL"])
     model = google.realtime.RealtimeModel(**kwargs)

@@ -10,6 +10,7 @@ from livekit.agents import llm, stt, tts
 
 from ..session.capabilities import Behaviour
 from .openai_answers import ServerAnswers
+from .settings import plugin_options
 from .spec import Endpoint, ProviderSpec
 
 
@@ -20,13 +21,9 @@ def import_plugin() -> None:
 def build_model(env: Mapping[str, str], voices: Mapping[str, str], hooks: Any = None) -> llm.RealtimeModel:
     from livekit.plugins import openai
 
-    kwargs: dict[str, Any] = {"api_key": env.get("OPENAI_API_KEY") or "unset"}
-    if env.get("OPENAI_BASE_URL"):
-        kwargs["base_url"] = env["OPENAI_BASE_URL"]
-    if env.get("OPENAI_REALTIME_MODEL"):
-        kwargs["model"] = env["OPENAI_REALTIME_MODEL"]
-    if voices.get("openai"):
-        kwargs["voice"] = voices["openai"]
+    kwargs = plugin_options(
+        env, voices, api_key="OPENAI_API_KEY", voice_key="openai", base_url="OPENAI_BASE_URL", model="OPENAI_REALTIME_MODEL"
+    )
     if env.get("AGENT_MODALITIES") == "text":
         kwargs["modalities"] = ["text"]
     return openai.realtime.RealtimeModel(**kwargs)

@@ -28,6 +28,7 @@ from typing import Any
 from livekit.agents import llm
 
 from ..session.capabilities import Behaviour
+from .settings import plugin_options
 from .spec import Endpoint, ProviderSpec
 
 
@@ -73,13 +74,9 @@ def import_plugin() -> None:
 
 
 def build_model(env: Mapping[str, str], voices: Mapping[str, str], hooks: Any = None) -> llm.RealtimeModel:
-    kwargs: dict[str, Any] = {"api_key": env.get("ULTRAVOX_API_KEY") or "unset"}
-    if env.get("ULTRAVOX_BASE_URL"):
-        kwargs["base_url"] = env["ULTRAVOX_BASE_URL"]
-    if env.get("ULTRAVOX_MODEL"):
-        kwargs["model"] = env["ULTRAVOX_MODEL"]
-    if voices.get("ultravox"):
-        kwargs["voice"] = voices["ultravox"]
+    kwargs = plugin_options(
+        env, voices, api_key="ULTRAVOX_API_KEY", voice_key="ultravox", base_url="ULTRAVOX_BASE_URL", model="ULTRAVOX_MODEL"
+    )
     if env.get("AGENT_MODALITIES") == "text":
         kwargs["output_medium"] = "text"
     return realtime_model(**kwargs)
