@@ -11,6 +11,7 @@ from livekit.agents import llm
 
 from ..session.capabilities import Behaviour
 from ..session.confirmations import Confirmations, Unasked
+from ..session.model_source import ModelHooks
 
 Env = Mapping[str, str]
 
@@ -39,11 +40,13 @@ def _unwatched(rt_session: Any, produced: Callable[[], None]) -> None:
 
 @dataclass(frozen=True)
 class ProviderSpec:
+    """One provider, as its module declares it; ``registry.SPECS`` lists them."""
+
     name: str  # as --provider and AGENT_PROVIDER name it
     realtime: bool  # its model hears and speaks for itself (a RealtimeModel)
     behaviour: Behaviour  # what it can change mid-session (capabilities.py merges livekit's report)
     # a new model each call: (env, a persona's voices, the session's ModelHooks or None) -> model
-    build_model: Callable[[Env, Mapping[str, str], Any], llm.LLM | llm.RealtimeModel]
+    build_model: Callable[[Env, Mapping[str, str], ModelHooks | None], llm.LLM | llm.RealtimeModel]
     voice_key: str | None = None  # the key in a persona's `voices:` its model is built with
     settings: tuple[str, ...] = ()  # the variables it reads
     required: tuple[tuple[str, str], ...] = ()  # what it cannot start without: (variable, what to put there)
