@@ -101,8 +101,9 @@ async def in_process(kind: str, operation: str) -> tuple[float, int]:
 
 
 async def openai(modalities: str | None, operation: str) -> tuple[float, int]:
-    from tests.wire.conftest import WireLog, controlled_session, openai_env
-    from tests.wire.fake_openai import FakeOpenAIRealtime
+    from tests.wire.conftest import WireLog, controlled_session
+    from tests.wire.openai.fixtures import openai_env
+    from tests.wire.openai.fake_openai import FakeOpenAIRealtime
 
     async with FakeOpenAIRealtime() as fake:
         log = WireLog(fake)
@@ -143,8 +144,9 @@ async def openai(modalities: str | None, operation: str) -> tuple[float, int]:
 async def gemini(operation: str) -> tuple[float, int]:
     import os
 
-    from tests.wire.conftest import WireLog, controlled_session, gemini_env
-    from tests.wire.fake_gemini import FakeGeminiLive
+    from tests.wire.conftest import WireLog, controlled_session
+    from tests.wire.google.fixtures import gemini_env
+    from tests.wire.google.fake_gemini import FakeGeminiLive
 
     async with FakeGeminiLive() as fake:
         assert fake.ca_file

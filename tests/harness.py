@@ -27,7 +27,7 @@ class ScriptedProvider(Provider):
 
     model: Any = field(default=None, repr=False)
 
-    def _build_model(self, voices):  # type: ignore[override]
+    def _build_model(self, voices, hooks=None):  # type: ignore[override]
         return self.model
 
 

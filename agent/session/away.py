@@ -16,7 +16,7 @@ state is "away", as every LiveKit listener expects.
 
 A realtime model answers speech on its own, past ``llm_node``: its replies are
 held back here while a requested hold runs. Where it also answers a tool result
-on its own (Gemini: ``auto_tool_reply_generation``), the reply to the
+on its own (its capabilities say ``auto_tool_reply_generation``), the reply to the
 ``mark_user_away`` call itself (the acknowledgement) is let through: the first
 reply the model starts after that call's output went out, as long as the user
 said nothing in between; a reply that turns out to answer the user's words is
@@ -78,7 +78,7 @@ class AwayHold:
         self._hold: _Hold | None = None
         self._realtime = False
         self._closed = False
-        # the acknowledgement on a model that answers tool results itself (Gemini)
+        # the acknowledgement on a model that answers tool results itself (auto_tool_reply_generation)
         self._ack_call: str | None = None  # the mark_user_away call whose own reply is due
         self._ack_open = False  # that call's output went to the model; its reply may start
         self._ack_speech: Any = None  # the reply let through as the acknowledgement
@@ -86,11 +86,11 @@ class AwayHold:
         self._hearing = False  # words transcribed, not yet judged
         self._held_back = False  # a realtime model's reply to words not yet judged was stopped
         # the newest words were judged and no new turn began since: a reply the model starts
-        # now answers them (Ultravox sends the final transcript before its reply)
+        # now answers them (a model may send the final transcript before its reply)
         self._words_judged = False
         self._judged: set[str] = set()  # ids of user items a realtime model's transcript judged
         # the welcome: due only to the turn that came back from a requested hold
-        self._turn: str | None = None  # id of the newest user turn judged on the pipeline
+        self._turn: str | None = None  # id of the newest user turn judged in may_reply (not realtime)
         self._welcome_turn: str | None = None
 
     @property
@@ -154,7 +154,7 @@ class AwayHold:
     def allows_reply(self, words: str, *, turn: str | None = None) -> bool:
         """Whether the user's words get a reply: always, unless a requested hold runs
         and they are side-talk; then the hold stays, and so does the away state a
-        frontend shows. ``turn``: the user message's id, where the pipeline judges it."""
+        frontend shows. ``turn``: the user message's id, where may_reply judges it (not realtime)."""
         if turn != self._turn:
             self._turn, self._welcome_turn = turn, None  # a welcome never carries to another turn
         hold = self._hold
@@ -266,8 +266,8 @@ class AwayHold:
             self._words_judged = False  # a new turn: its words are not known yet
 
     def _keep_away(self, state: str) -> str:
-        # livekit says "listening" when side-talk or a realtime model's own turn ends (Gemini
-        # ends every model turn so): the user is still away while a hold runs. Words that
+        # livekit says "listening" when side-talk or a realtime model's own turn ends (a model
+        # may end every one of its turns so): the user is still away while a hold runs. Words that
         # end the hold arrive as a transcript or a user turn, and end() lets "listening" through.
         return "away" if state == "listening" and self.active else state
 
@@ -288,7 +288,7 @@ class AwayHold:
                 ack.interrupt(force=True)  # it was answering the user, not the tool
                 self._held_back = True
         if not self._realtime or not ev.is_final:
-            return  # the pipeline judges the whole turn in may_reply
+            return  # not realtime: may_reply judges the whole turn
         if ev.item_id:
             self._judged.add(ev.item_id)
         held_back, self._held_back, self._hearing = self._held_back, False, False

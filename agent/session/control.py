@@ -56,8 +56,6 @@ class SessionController(RequestedChanges):
         self._edits = asyncio.Lock()  # edits of the context in place: one at a time
         self.hand_off: HandOff | None = None  # asked of livekit, not entered or dropped yet
         self._render_faults: set[str] = set()  # lines that failed to render, logged once each
-        if provider.name == "offline" and provider.offline_hooks is None:
-            provider.offline_hooks = (self.router, self.offline_line)
         self.behaviour = provider.behaviour
         self.strategy = strategy_for(provider, self.behaviour)
 
@@ -97,8 +95,8 @@ class SessionController(RequestedChanges):
         return self.library.render_persona(pid, **self.variables(pid))
 
     def offline_line(self) -> str:
-        """The offline model's answer: ``lines/welcome_back`` to a user just back, else
-        the persona's ``offline_reply`` block."""
+        """The line of a model with no words of its own (ModelHooks): ``lines/welcome_back``
+        to a user just back, else the persona's ``offline_reply`` block."""
         if self.away.take_welcome():
             return self.line("lines/welcome_back")
         try:
@@ -117,11 +115,11 @@ class SessionController(RequestedChanges):
         return SessionAgent(
             self,
             instructions=self.instructions(persona.id),
-            model=self.provider.model_for(persona.voices),
+            model=self.provider.model_for(persona.voices, hooks=self),
             tts=self.provider.tts_for(persona.voices),
             chat_ctx=chat_ctx,
             entry_line=entry_line,
-            voice=persona.voices.get(self.provider.name),
+            voice=persona.voices.get(self.provider.voice_key),
         )
 
     def first_agent(self, *, greet: bool = True) -> SessionAgent:
@@ -259,7 +257,7 @@ class SessionController(RequestedChanges):
 
     def speak(self, text: str) -> Any:
         """Say a rendered line: verbatim where a TTS, a text output or a realtime model
-        that speaks given text (Ultravox: a forced agent message) exists, through the
+        that speaks given text (``supports_say``, e.g. a forced agent message) exists, through the
         realtime model otherwise."""
         session = self.require_session()
         model = session.current_agent.llm

@@ -114,7 +114,7 @@ def scrub_recorded_events(session: AgentSession, item_ids: Collection[str], text
 
 class ChunkStream(llm.LLMStream):
     """An LLMStream fed by an async iterator of ChatChunks (for in-process models:
-    the offline router and the scripted models in tests)."""
+    the one built into the agent and the scripted models in tests)."""
 
     def __init__(
         self,

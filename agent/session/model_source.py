@@ -1,4 +1,4 @@
-"""What the mechanism needs from a provider (``agent/providers.py`` builds the real
+"""What the mechanism needs from a provider (``agent/providers/`` builds the real
 one): a Protocol, so the mechanism never imports the way it is built."""
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from livekit.agents import llm, tts
 import prompts
 
 from .capabilities import Behaviour
+from .confirmations import Confirmations
 
 
 class Understanding(Protocol):
@@ -21,9 +22,18 @@ class Understanding(Protocol):
     def is_return(self, text: str, addressed_as: Iterable[str] = ()) -> bool: ...
 
 
+class ModelHooks(Protocol):
+    """What a model built into the agent may ask of the session, each turn: the
+    understanding of the user's words, and the line it answers with otherwise. The
+    controller passes itself; a provider's model that needs neither ignores them."""
+
+    def router(self) -> Understanding: ...
+
+    def offline_line(self) -> str: ...
+
+
 class ModelSource(Protocol):
     name: str
-    offline_hooks: tuple[Callable[[], Understanding], Callable[[], str]] | None
 
     @property
     def realtime(self) -> bool: ...
@@ -31,7 +41,20 @@ class ModelSource(Protocol):
     @property
     def behaviour(self) -> Behaviour: ...
 
-    def model_for(self, voices: Mapping[str, str]) -> llm.LLM | llm.RealtimeModel:
+    @property
+    def voice_key(self) -> str | None:
+        """The key in a persona's ``voices:`` that its model is built with."""
+        ...
+
+    def confirmations(self, rt_session: Any) -> Confirmations:
+        """What the provider answers to the updates made on a realtime session (``with`` block)."""
+        ...
+
+    def watch_audio(self, rt_session: Any, produced: Callable[[], None]) -> None:
+        """Call ``produced`` whenever the realtime session produces audio, where the provider tells."""
+        ...
+
+    def model_for(self, voices: Mapping[str, str], hooks: ModelHooks | None = None) -> llm.LLM | llm.RealtimeModel:
         """A new model each call: a fresh RealtimeModel is a fresh realtime session."""
         ...
 

@@ -17,12 +17,14 @@ from livekit.agents.llm import StopResponse
 from tools import SessionControl, build_session_tools
 
 from . import forgetting
+from .model_source import ModelSource
 
 
 class Controller(SessionControl, Protocol):
     """What the agent needs from the session controller, besides the tools' side."""
 
     forgotten_ids: set[str]
+    provider: ModelSource
 
     def entered(self, agent: SessionAgent) -> None: ...
 
@@ -59,17 +61,16 @@ class SessionAgent(Agent):
 
     async def on_enter(self) -> None:
         if isinstance(self.llm, llm.RealtimeModel):
-            # OpenAI refuses a new voice once the session produced audio; note when it does
-            self.realtime_llm_session.on("openai_server_event_received", self._note_audio)
+            # a provider may fix the voice once the session produced audio; note when it does
+            self.controller.provider.watch_audio(self.realtime_llm_session, self._note_audio)
         self.controller.entered(self)
         # the greeting at start, or the switch line after a fresh realtime session
         if self.entry_line:
             self.entry_speech = self.controller.speak(self.entry_line)
         self.entered.set()
 
-    def _note_audio(self, event: dict[str, Any]) -> None:
-        if event.get("type", "").endswith("audio.delta"):
-            self.has_spoken = True
+    def _note_audio(self) -> None:
+        self.has_spoken = True
 
     async def on_user_turn_completed(self, turn_ctx: llm.ChatContext, new_message: llm.ChatMessage) -> None:
         # the audio path (and realtime models, which never reach llm_node)

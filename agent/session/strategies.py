@@ -6,7 +6,7 @@ that should survive: everything for a persona switch, what is left after a
 forget. It costs one reconnect; livekit's hand-off drains the old session before
 the new one starts, so two sessions never talk at once.
 
-An in-place change counts only once the provider confirmed it (answers.py); a
+An in-place change counts only once the provider confirmed it (confirmations.py); a
 refused one is rolled back and reported.
 """
 
@@ -21,8 +21,8 @@ from typing import Any, Protocol
 from livekit.agents import llm
 
 from . import forgetting
-from .answers import Refused, ServerAnswers
 from .capabilities import Behaviour
+from .confirmations import Confirmations, Refused
 
 from .model_source import ModelSource
 from .session_agent import SessionAgent
@@ -72,7 +72,7 @@ class Strategy(Protocol):
 
 
 class InPlace:
-    """Pipeline and offline model: the prompt is rebuilt each turn and TTS voices swap freely."""
+    """A model that is not realtime: the prompt is rebuilt each turn and TTS voices swap freely."""
 
     forget_hands_off = False
 
@@ -101,13 +101,13 @@ class Realtime:
     def voice_changes_live(self, agent: SessionAgent) -> bool:
         if self.behaviour.voice == "live":
             return True
-        # OpenAI rejects a voice change once the session produced audio (cannot_update_voice)
+        # the provider fixes the voice once the session produced audio (it tells: watch_audio)
         return self.behaviour.voice == "before_audio" and (
             not agent.llm.capabilities.audio_output or not agent.has_spoken
         )
 
-    def _answers(self, agent: SessionAgent) -> ServerAnswers:
-        return ServerAnswers(agent.realtime_llm_session, available=self.behaviour.answers_updates)
+    def _answers(self, agent: SessionAgent) -> Confirmations:
+        return self.provider.confirmations(agent.realtime_llm_session)
 
     def _seed(self, chat_ctx: llm.ChatContext) -> llm.ChatContext:
         """What a fresh session starts from: the kept context, without earlier tool calls
@@ -121,7 +121,7 @@ class Realtime:
             fresh = ctl.new_agent(persona_id=persona.id, chat_ctx=self._seed(carried), entry_line=line)
             return Applied(notes=(RECONNECT_NOTE,), handoff=fresh)
 
-        voice, old_voice = persona.voices.get(self.provider.name), agent.voice
+        voice, old_voice = persona.voices.get(self.provider.voice_key), agent.voice
         voice_differs = bool(voice) and voice != old_voice
         if not self.behaviour.instructions_live or (voice_differs and not self.voice_changes_live(agent)):
             return fresh_session()
@@ -132,7 +132,7 @@ class Realtime:
                     await answers.session_updated()
                 except Refused as e:
                     agent.llm.update_options(voice=old_voice)  # the plugin replays its options on a reconnect
-                    if e.code != "cannot_update_voice":
+                    if not e.fresh_session:
                         raise
                     logger.warning("the provider refused the new voice; the switch takes a fresh session")
                     return fresh_session()

@@ -77,7 +77,7 @@ class _Closable(llm.LLM):
 
 
 class _Recording(Provider):
-    def _build_model(self, voices: Any) -> Any:
+    def _build_model(self, voices: Any, hooks: Any = None) -> Any:
         return _Closable()
 
 

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from agent.session.capabilities import KNOWN, behaviour_for
-from agent.providers import ConfigError, Provider, choose_provider, read_env_file
+from agent.providers import KNOWN, ConfigError, Provider, behaviour_for, choose_provider, read_env_file
 from agent.session.strategies import InPlace, Realtime, strategy_for
 
 

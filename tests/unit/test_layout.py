@@ -1,10 +1,14 @@
 """The house's one-way data flow (DESIGN.md), checked on every import statement,
 including those only made for type checking: the mechanism never imports the ways
-in or the providers, and nothing imports in a circle."""
+in or the providers, and nothing imports in a circle. The mechanism names no
+provider, and each provider's plugin is imported only in that provider's module."""
 
 from __future__ import annotations
 
 import ast
+import io
+import re
+import tokenize
 from pathlib import Path
 
 import pytest
@@ -84,3 +88,75 @@ def test_no_import_circles() -> None:
     for start in graph:
         visit(start, [start])
     assert circles == []
+
+
+# The providers' names and their makers' and models' ones. "pipeline" and "offline" are
+# also plain words: they count as a name only as a whole word ("offline_reply", a persona
+# file's block, is not one); the others count wherever they stand ("openai_server_event").
+PLAIN_WORDS = ("pipeline", "offline")
+BRANDS = ("openai", "google", "gemini", "ultravox", "aws", "nova")
+NAMED = re.compile(
+    rf"\b(?:{'|'.join(PLAIN_WORDS)})\b|(?<![a-z])(?:{'|'.join(BRANDS)})(?![a-z])", re.IGNORECASE
+)
+
+
+def provider_names(source: str) -> list[str]:
+    """Where ``source`` names a provider: in an identifier, a string (docstrings too) or a comment."""
+    found = []
+    for token in tokenize.generate_tokens(io.StringIO(source).readline):
+        if token.type in (tokenize.NAME, tokenize.STRING, tokenize.COMMENT) or token.type == getattr(tokenize, "FSTRING_MIDDLE", -1):
+            found += [f"{token.start[0]}: {m.group(0)!r} in {token.string.strip()[:60]!r}" for m in NAMED.finditer(token.string)]
+    return found
+
+
+def test_the_name_check_sees_a_provider() -> None:
+    planted = 'session.on("openai_server_event_received", x)  # OpenAI only\nif provider.name == "offline": pass\n'
+    assert len(provider_names(planted)) == 3
+    assert provider_names('render_block(pid, "offline_reply")\ndef offline_line(self): """The line said."""\n') == []
+
+
+def test_the_mechanism_names_no_provider() -> None:
+    """agent/session/ asks the provider (ModelSource) what it needs; what differs per
+    provider lives in agent/providers/<provider>.py."""
+    named = {
+        str(path.relative_to(ROOT)): found
+        for path in sorted((ROOT / "agent" / "session").rglob("*.py"))
+        if (found := provider_names(path.read_text(encoding="utf-8")))
+    }
+    assert named == {}
+
+
+def _external_imports(path: Path) -> set[str]:
+    """Every absolute module a file imports, ``from a import b`` also as ``a.b``."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found |= {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
+            found |= {node.module, *(f"{node.module}.{a.name}" for a in node.names)}
+    return found
+
+
+# a plugin's home: livekit.plugins.<p> belongs to agent.providers.<p>; other SDKs as listed
+SDK_HOMES = {"google.genai": "google"}
+
+
+def plugin_home(module: str) -> str | None:
+    """The provider module that alone may import ``module``, or None for any other module."""
+    parts = module.split(".")
+    if parts[:2] == ["livekit", "plugins"] and len(parts) > 2:
+        return f"agent.providers.{parts[2]}"
+    home = next((h for sdk, h in SDK_HOMES.items() if module == sdk or module.startswith(sdk + ".")), None)
+    return f"agent.providers.{home}" if home else None
+
+
+def test_each_plugin_is_imported_only_in_its_provider_module() -> None:
+    wrong = sorted(
+        f"{_module_name(path)} imports {module}"
+        for path in (ROOT / "agent").rglob("*.py")
+        for module in _external_imports(path)
+        if (home := plugin_home(module)) is not None and _module_name(path) != home
+    )
+    assert wrong == []
+    homes = {plugin_home(m) for path in (ROOT / "agent").rglob("*.py") for m in _external_imports(path)} - {None}
+    assert homes == {"agent.providers.openai", "agent.providers.google", "agent.providers.ultravox", "agent.providers.aws"}

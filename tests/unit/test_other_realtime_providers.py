@@ -12,8 +12,7 @@ import sys
 
 import pytest
 
-from agent.providers import PROVIDERS, ConfigError, Provider, choose_provider
-from agent.session.capabilities import behaviour_for
+from agent.providers import PROVIDERS, ConfigError, Provider, behaviour_for, choose_provider
 from agent.session.strategies import Realtime, strategy_for
 
 ON_312 = sys.version_info >= (3, 12)
@@ -42,7 +41,7 @@ def test_both_are_realtime_providers() -> None:
 
 def test_ultravox_model_from_the_environment() -> None:
     env = {"ULTRAVOX_API_KEY": "uv-1", "ULTRAVOX_BASE_URL": "http://127.0.0.1:9/api", "ULTRAVOX_MODEL": "fixie-ai/ultravox-llama3.3-70b"}
-    # (key, base URL and voice are asserted on the wire: tests/wire/test_session_control_ultravox.py)
+    # (key, base URL and voice are asserted on the wire: tests/wire/ultravox/test_session_control_ultravox.py)
     model = Provider("ultravox", env).model_for({"ultravox": "Mark", "openai": "ash"})
     assert model.model == env["ULTRAVOX_MODEL"] and model.capabilities.audio_output
     text = Provider("ultravox", {**env, "AGENT_MODALITIES": "text"}).model_for({})

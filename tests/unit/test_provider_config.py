@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from agent.providers import ENDPOINTS, PROVIDERS, REQUIRED, ConfigError, check_config, describe_endpoint
+from agent.providers import ENDPOINTS, PROVIDERS, REQUIRED, SPECS, ConfigError, check_config, describe_endpoint, registry
+from prompts.persona import VOICE_KEYS
 
 
 def test_every_table_entry_names_a_provider() -> None:
@@ -37,3 +38,11 @@ def test_the_line_names_hosts_and_the_variable_that_redirected_them_never_a_secr
     )
     # the Nova Sonic plugin's endpoint (experimental/realtime/realtime_model.py) follows the region
     assert describe_endpoint("aws", {"AWS_REGION": "eu-north-1"}) == "provider aws: at bedrock-runtime.eu-north-1.amazonaws.com"
+
+
+def test_the_registry_agrees_with_itself_and_with_the_persona_files() -> None:
+    assert [s.name for s in SPECS] == list(PROVIDERS) and registry.FALLBACK in PROVIDERS
+    # chosen without --provider only by what it cannot start without
+    assert all(REQUIRED.get(name) for name in registry.AUTOMATIC)
+    # prompts/ knows nothing of the providers, so it keeps its own list of the keys a persona's voices may use
+    assert sorted(VOICE_KEYS) == sorted(registry.VOICE_KEYS)

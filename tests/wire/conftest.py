@@ -1,4 +1,5 @@
-"""Fixtures for the wire tests: loopback fakes of the OpenAI Realtime and Gemini Live APIs.
+"""Fixtures for the wire tests: each provider's loopback fake (``<provider>/fixtures.py``,
+picked up here, so a provider's directory brings its own) and the helpers they share.
 
 Each fixture starts a server on 127.0.0.1 (random port) for one test and stops it when the
 test ends. Nothing leaves the machine and no API key is needed.
@@ -7,70 +8,32 @@ test ends. Nothing leaves the machine and no API key is needed.
 from __future__ import annotations
 
 import asyncio
+import importlib
 import time
-from collections.abc import AsyncIterator
+from pathlib import Path
+from types import ModuleType
 from typing import Any
-
-import pytest
 
 import prompts
 from tests.harness import start_chat
 
-from .fake_chat_completions import FakeChatCompletions
-from .fake_gemini import FakeGeminiLive
-from .fake_openai import FakeOpenAIRealtime
-from .fake_ultravox import FakeUltravox
+
+def _provider_fixtures() -> dict[str, ModuleType]:
+    """Each provider's fixtures module (``tests/wire/<provider>/fixtures.py``), by provider."""
+    return {
+        path.parent.name: importlib.import_module(f"{__package__}.{path.parent.name}.fixtures")
+        for path in sorted(Path(__file__).parent.glob("*/fixtures.py"))
+    }
 
 
-def fail_on_schema_violations(server: Any) -> None:
-    """Fail the test when ``server`` recorded messages that do not match the provider's own
-    schema (the OpenAI fakes check every message against the ``openai`` SDK's types)."""
-    failures = getattr(server, "failures", None)
-    if failures:
-        pytest.fail(f"{type(server).__name__} failed:\n" + "\n".join(failures), pytrace=False)
-    if server.schema_violations:
-        pytest.fail(
-            f"{type(server).__name__} recorded {len(server.schema_violations)} schema "
-            f"violation(s):\n{server.schema_report()}",
-            pytrace=False,
-        )
+PROVIDER_FIXTURES = _provider_fixtures()
+for _module in PROVIDER_FIXTURES.values():  # pytest finds a conftest's fixtures among its names
+    globals().update({name: getattr(_module, name) for name in _module.__all__})
 
-
-@pytest.fixture
-async def fake_openai() -> AsyncIterator[FakeOpenAIRealtime]:
-    """A started :class:`FakeOpenAIRealtime`; pass ``**fake_openai.model_kwargs()`` (or use
-    ``fake_openai.realtime_model(...)``) to point the OpenAI plugin at it. Every event both
-    ways is checked against the ``openai`` SDK's types: the test fails at teardown if any did
-    not match (see ``schema_violations``)."""
-    async with FakeOpenAIRealtime() as server:
-        yield server
-    fail_on_schema_violations(server)
-
-
-@pytest.fixture
-async def fake_gemini() -> AsyncIterator[FakeGeminiLive]:
-    """A started :class:`FakeGeminiLive` (TLS, self-signed); pass
-    ``**fake_gemini.model_kwargs()`` (or use ``fake_gemini.realtime_model(...)``) to point
-    the Google plugin at it.
-
-    Every message either way is checked against google-genai's ``LiveClientMessage`` /
-    ``LiveServerMessage`` (unknown fields forbidden): the test fails at teardown if any broke
-    the schema, so every Gemini wire test is also a schema test.
-    """
-    async with FakeGeminiLive() as server:
-        yield server
-    assert_gemini_schema_clean(server)
-
-
-def assert_gemini_schema_clean(server: FakeGeminiLive) -> None:
-    if server.schema_violations:
-        shown = "\n  ".join(server.schema_violations[:20])
-        more = len(server.schema_violations) - 20
-        pytest.fail(
-            f"Gemini Live messages broke google-genai's schema:\n  {shown}"
-            + (f"\n  ... and {more} more" if more > 0 else ""),
-            pytrace=False,
-        )
+# What each provider can change mid-session, as the templates' `capabilities` say it (each
+# provider's fixtures module writes its own out), so the instructions a test expects come
+# from the persona files, not from the agent under test.
+CAPABILITIES = {name: module.CAPABILITIES for name, module in PROVIDER_FIXTURES.items()}
 
 
 # ------------------------------------------------------------------------------------------
@@ -79,36 +42,6 @@ def assert_gemini_schema_clean(server: FakeGeminiLive) -> None:
 # ------------------------------------------------------------------------------------------
 
 SESSION_TIMEOUT = 10.0
-HALF_CASCADE_MODEL = "gemini-live-2.5-flash-preview"
-
-
-def openai_env(server: FakeOpenAIRealtime, *, modalities: str | None = None) -> dict[str, str]:
-    """What agent/providers.py reads to point the OpenAI plugin at ``server``."""
-    env = {"OPENAI_API_KEY": server.api_key, "OPENAI_BASE_URL": server.base_url}
-    if modalities:
-        env["AGENT_MODALITIES"] = modalities
-    return env
-
-
-def gemini_env(server: FakeGeminiLive, *, modalities: str | None = "text") -> dict[str, str]:
-    """What agent/providers.py reads to point the Google plugin at ``server``. TLS trust has
-    no hook there: set ``SSL_CERT_FILE=server.ca_file`` as well (see ``trust_fake_gemini``)."""
-    env = {"GOOGLE_API_KEY": server.api_key, "GOOGLE_BASE_URL": server.base_url}
-    if modalities:
-        env["AGENT_MODALITIES"] = modalities
-    if modalities == "text":
-        # the default (native-audio) model answers only in audio; TEXT output needs a
-        # half-cascade model (https://ai.google.dev/gemini-api/docs/live-guide)
-        env["GEMINI_MODEL"] = HALF_CASCADE_MODEL
-    return env
-
-
-@pytest.fixture
-def trust_fake_gemini(fake_gemini: FakeGeminiLive, monkeypatch: pytest.MonkeyPatch) -> FakeGeminiLive:
-    """google-genai reads SSL_CERT_FILE when the plugin builds its client (at connect)."""
-    assert fake_gemini.ca_file
-    monkeypatch.setenv("SSL_CERT_FILE", fake_gemini.ca_file)
-    return fake_gemini
 
 
 class WireLog:
@@ -169,18 +102,6 @@ class WireLog:
         return next((t for _, t, i, w, m in self.entries if t >= after and pred(i, w, m)), None)
 
 
-# What each provider can change mid-session, as the templates' `capabilities` say it:
-# written out here from the providers' documented behaviour (shared/DESIGN.md), so the
-# instructions a test expects come from the persona files, not from the agent under test.
-CAPABILITIES = {
-    "openai": {"instructions_apply_live": True, "context_edits_live": True, "voice_can_change": True, "voice_changes_live": False},
-    "google": {"instructions_apply_live": False, "context_edits_live": False, "voice_can_change": True, "voice_changes_live": False},
-    "pipeline": {"instructions_apply_live": True, "context_edits_live": True, "voice_can_change": True, "voice_changes_live": True},
-    # livekit-plugins-ultravox 1.8.9: new instructions start a new call; removals send nothing
-    "ultravox": {"instructions_apply_live": False, "context_edits_live": False, "voice_can_change": True, "voice_changes_live": False},
-}
-
-
 def expected_instructions(provider: str, persona: str = "assistant") -> str:
     """The persona's system prompt as its template renders it, for ``provider``."""
     library = prompts.PromptLibrary()
@@ -208,41 +129,3 @@ async def until(cond: Any, timeout: float = 2.0, what: str = "condition") -> Non
         if loop.time() > deadline:
             raise AssertionError(f"{what} not met within {timeout}s")
         await asyncio.sleep(0.005)
-
-
-# ------------------------------------------------------------------------------------------
-# The Ultravox fake
-# ------------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-async def fake_ultravox() -> AsyncIterator[FakeUltravox]:
-    """A started :class:`FakeUltravox`; point the provider at it with ``ultravox_env``. Every
-    message both ways and every call request is checked against Ultravox's documented fields
-    (``ultravox_schema.py``): the test fails at teardown on any violation or protocol error."""
-    async with FakeUltravox() as server:
-        yield server
-    fail_on_schema_violations(server)
-
-
-def ultravox_env(server: FakeUltravox, *, modalities: str | None = "text") -> dict[str, str]:
-    """What agent/providers.py reads to point the Ultravox plugin at ``server``."""
-    env = {"ULTRAVOX_API_KEY": server.api_key, "ULTRAVOX_BASE_URL": server.base_url}
-    if modalities:
-        env["AGENT_MODALITIES"] = modalities
-    return env
-
-
-# ------------------------------------------------------------------------------------------
-# The Chat Completions fake (the pipeline provider's OpenAI-compatible LLM).
-# ------------------------------------------------------------------------------------------
-
-@pytest.fixture
-async def fake_chat() -> AsyncIterator[FakeChatCompletions]:
-    """A started :class:`FakeChatCompletions`; point the pipeline provider at it with
-    ``fake_chat.env()`` (``LLM_BASE_URL``, ``LLM_API_KEY``) or use ``fake_chat.llm()``.
-    Requests and streamed chunks are checked against the ``openai`` SDK's types: the test
-    fails at teardown if any did not match (see ``schema_violations``)."""
-    async with FakeChatCompletions() as server:
-        yield server
-    fail_on_schema_violations(server)

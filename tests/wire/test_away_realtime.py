@@ -26,9 +26,11 @@ from livekit.plugins import google  # noqa: F401
 from agent.session.away import AwayPolicy
 from agent.providers import Provider
 from tests.harness import start_chat
-from tests.wire.conftest import controlled_session, gemini_env, openai_env, until
-from tests.wire.fake_gemini import FakeGeminiLive
-from tests.wire.fake_openai import FakeOpenAIRealtime
+from tests.wire.conftest import controlled_session, until
+from tests.wire.google.fixtures import gemini_env
+from tests.wire.openai.fixtures import openai_env
+from tests.wire.google.fake_gemini import FakeGeminiLive
+from tests.wire.openai.fake_openai import FakeOpenAIRealtime
 
 _ids = itertools.count(1)
 

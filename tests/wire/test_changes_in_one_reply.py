@@ -14,9 +14,11 @@ from typing import Any
 import pytest
 import livekit.plugins.openai  # noqa: F401  (imported at collection, not inside a test)
 
-from .conftest import controlled_session, gemini_env, openai_env, until
-from .fake_gemini import FakeGeminiLive
-from .fake_openai import AssistantText, FakeOpenAIRealtime, FunctionCall
+from .conftest import controlled_session, until
+from .google.fake_gemini import FakeGeminiLive
+from .google.fixtures import gemini_env
+from .openai.fake_openai import AssistantText, FakeOpenAIRealtime, FunctionCall
+from .openai.fixtures import openai_env
 
 RUNS = 10
 

@@ -12,9 +12,11 @@ from typing import Any
 
 from agent.chat import run_chat
 
-from .conftest import expected_instructions, gemini_env, openai_env
-from .fake_gemini import FakeGeminiLive
-from .fake_openai import FakeOpenAIRealtime
+from .conftest import expected_instructions
+from .google.fake_gemini import FakeGeminiLive
+from .google.fixtures import gemini_env
+from .openai.fake_openai import FakeOpenAIRealtime
+from .openai.fixtures import openai_env
 
 HANG_LIMIT = 15.0  # only turns a hang into a failure
 GREETING = "Hi, I'm Alex. How can I help?"

@@ -17,8 +17,8 @@ from livekit.agents import Agent, AgentSession, RunContext, function_tool, llm
 
 from tests.compat import timeout
 
-from .fake_gemini import TEXT_MODEL, FakeGeminiLive
-from .fake_openai import CANNOT_UPDATE_VOICE_MESSAGE, FakeOpenAIRealtime
+from .google.fake_gemini import TEXT_MODEL, FakeGeminiLive
+from .openai.fake_openai import CANNOT_UPDATE_VOICE_MESSAGE, FakeOpenAIRealtime
 
 TEST_TIMEOUT = 10.0
 

@@ -21,9 +21,11 @@ from agent.frontend import ATTR_PERSONA, NOT_CHANGED, RPC_FORGET, RPC_SWITCH_PER
 from agent.session.strategies import FORGET_RECONNECT_NOTE, RECONNECT_NOTE
 from tests.room import run_worker
 
-from .conftest import expected_instructions, expected_line, gemini_env, openai_env, until
-from .fake_gemini import FakeGeminiLive
-from .fake_openai import FakeOpenAIRealtime
+from .conftest import expected_instructions, expected_line, until
+from .google.fake_gemini import FakeGeminiLive
+from .google.fixtures import gemini_env
+from .openai.fake_openai import FakeOpenAIRealtime
+from .openai.fixtures import openai_env
 
 GREETING = "Hi, I'm Alex. How can I help?"
 SECRET = "my secret is 42"

@@ -33,7 +33,7 @@ The fake answers like the service in the ways a client can trip over:
   request TypedDict (``completion_create_params.CompletionCreateParamsStreaming``: required
   keys, unknown keys, each message's shape for its role, tools, options) and every streamed
   chunk it sends against ``ChatCompletionChunk`` (unknown fields included, see
-  ``schemas.py``); what fails is recorded in :attr:`schema_violations` (the ``fake_chat``
+  ``openai/schemas.py``); what fails is recorded in :attr:`schema_violations` (the ``fake_chat``
   fixture fails the test at teardown).
 
 It is bounded: bodies over ``max_body_bytes`` get a 413, requests past ``max_requests`` a
@@ -52,8 +52,8 @@ from typing import Any
 
 from aiohttp import web
 
-from .loopback import LoopbackHttpServer
-from .schemas import chat_completion_chunk_problems, chat_request_problems
+from ..loopback import LoopbackHttpServer
+from ..openai.schemas import chat_completion_chunk_problems, chat_request_problems
 
 __all__ = [
     "FakeChatCompletions",

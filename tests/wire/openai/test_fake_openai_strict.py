@@ -18,7 +18,7 @@ from websockets.asyncio.client import ClientConnection, connect
 
 from tests.compat import timeout
 
-from .conftest import fail_on_schema_violations
+from ..checks import fail_on_schema_violations
 from .fake_openai import FakeOpenAIRealtime, FunctionCall
 
 TEST_TIMEOUT = 10.0

@@ -18,8 +18,9 @@ from typing import Any
 import pytest
 from livekit.plugins import google  # noqa: F401  (imported at collection, not inside a test)
 
-from .conftest import WireLog, controlled_session, expected_instructions, gemini_env, until
+from ..conftest import WireLog, controlled_session, expected_instructions, until
 from .fake_gemini import FakeGeminiLive
+from .fixtures import gemini_env
 
 RECONNECT = "after a short reconnect"
 FORGOTTEN = ("secret", "42", "Noted", "forget what I just said")

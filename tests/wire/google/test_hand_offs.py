@@ -18,8 +18,9 @@ from livekit.plugins import google  # noqa: F401  (imported at collection, not i
 
 from agent.worker import session_attributes
 
-from .conftest import controlled_session, gemini_env, until
+from ..conftest import controlled_session, until
 from .fake_gemini import FakeGeminiLive, ToolCall
+from .fixtures import gemini_env
 
 SECRET = "my secret is 42"
 

@@ -14,8 +14,8 @@ from typing import Any
 import aiohttp
 import pytest
 
-from .conftest import fail_on_schema_violations
-from .fake_chat_completions import FakeChatCompletions
+from ..checks import fail_on_schema_violations
+from ..pipeline.fake_chat_completions import FakeChatCompletions
 from .schemas import (
     chat_completion_chunk_problems,
     chat_completion_problems,

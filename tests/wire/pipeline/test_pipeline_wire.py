@@ -24,10 +24,10 @@ from agent.providers import Provider
 
 from tests.harness import start_chat
 
-from .conftest import expected_instructions
+from ..conftest import expected_instructions
 from .fake_chat_completions import FakeChatCompletions, message_text
 
-ROOT = Path(__file__).parents[2]
+ROOT = Path(__file__).parents[3]
 PERSONAS = ["assistant", "pirate", "tutor"]
 
 

@@ -23,7 +23,7 @@ from livekit.agents import Agent, AgentSession, llm
 
 from tests.compat import timeout
 
-from .conftest import assert_gemini_schema_clean, until
+from ..conftest import until
 from .fake_gemini import (
     GO_AWAY_CLOSE_CODE,
     INVALID_ARGUMENT_REASON,
@@ -36,6 +36,7 @@ from .fake_gemini import (
     duration,
     split_text,
 )
+from .fixtures import assert_gemini_schema_clean
 from .gemini_schema import check_client_message, check_server_message
 
 NATIVE_AUDIO_MODEL = "gemini-2.5-flash-native-audio-preview-12-2025"  # the plugin's default

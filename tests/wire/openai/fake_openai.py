@@ -57,7 +57,7 @@ from typing import Any
 
 from websockets.asyncio.server import ServerConnection
 
-from .loopback import LoopbackConnection, LoopbackWebSocketServer, pcm16_tone_b64
+from ..loopback import LoopbackConnection, LoopbackWebSocketServer, pcm16_tone_b64
 from .schemas import realtime_client_event_problems, realtime_server_event_problems
 
 __all__ = [

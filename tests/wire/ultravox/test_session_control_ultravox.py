@@ -22,8 +22,9 @@ from livekit.agents import llm
 from livekit.agents.utils import http_context
 from livekit.plugins import ultravox  # noqa: F401  (imported at collection, not inside a test)
 
-from .conftest import controlled_session, expected_instructions, ultravox_env, until
+from ..conftest import controlled_session, expected_instructions, until
 from .fake_ultravox import FakeUltravox, UltravoxCall
+from .fixtures import ultravox_env
 
 RECONNECT = "after a short reconnect"
 FORGOTTEN = ("secret", "42", "Noted", "forget what I just said")
@@ -246,7 +247,7 @@ async def test_a_fresh_call_gets_no_result_of_an_earlier_call_s_tool(fake_ultrav
 
 
 # ------------------------------------------------------------------------------------------
-# a hand-off livekit does not apply changes nothing (as tests/wire/test_hand_offs.py on Gemini)
+# a hand-off livekit does not apply changes nothing (as tests/wire/google/test_hand_offs.py on Gemini)
 # ------------------------------------------------------------------------------------------
 
 

@@ -11,8 +11,9 @@ sent: a refused update looks applied, and a refused delete stalls
 service answers a client's events in order, so the first answer after a request
 is taken as its answer.
 
-A provider that emits no server events (every other realtime plugin) cannot be
-asked: its updates count as applied, as livekit reports them.
+The OpenAI provider hands it to the mechanism as its ``Confirmations``
+(agent/session/confirmations.py); a refused voice (``cannot_update_voice``) is a
+refusal a fresh session gets past.
 """
 
 from __future__ import annotations
@@ -21,36 +22,29 @@ import asyncio
 from collections.abc import Collection
 from typing import Any
 
-from livekit.agents import llm
+from ..session.confirmations import Refused
 
 ANSWER_TIMEOUT = 5.0  # the plugin's own wait for a chat context update
-
-
-class Refused(llm.RealtimeError):
-    """The provider refused an update (or never confirmed it)."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(f"{code}: {message}")
-        self.code = code
+# refusals of a change the service makes only when a session starts (a voice, once audio was produced)
+FRESH_SESSION_CODES = ("cannot_update_voice",)
 
 
 class ServerAnswers:
     """Collects a realtime session's server events from now on (``with`` block)."""
 
-    def __init__(self, rt_session: Any, *, available: bool) -> None:
+    available = True
+
+    def __init__(self, rt_session: Any) -> None:
         self._session = rt_session
         self._events: list[dict[str, Any]] = []
         self._changed = asyncio.Event()
-        self.available = available  # the provider emits its server events (capabilities.py)
 
     def __enter__(self) -> ServerAnswers:
-        if self.available:
-            self._session.on("openai_server_event_received", self._on_event)
+        self._session.on("openai_server_event_received", self._on_event)
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self.available:
-            self._session.off("openai_server_event_received", self._on_event)
+        self._session.off("openai_server_event_received", self._on_event)
 
     def _on_event(self, event: dict[str, Any]) -> None:
         if event.get("type") in ("session.updated", "conversation.item.deleted", "error"):
@@ -70,8 +64,6 @@ class ServerAnswers:
 
     async def session_updated(self, timeout: float = ANSWER_TIMEOUT) -> None:
         """Wait for the answer to one ``session.update``; raise :class:`Refused` on an error."""
-        if not self.available:
-            return
         while True:
             event = await self._next(timeout)
             if event is None:
@@ -80,12 +72,11 @@ class ServerAnswers:
                 return
             if event["type"] == "error":
                 error = event.get("error") or {}
-                raise Refused(error.get("code") or "error", error.get("message") or "")
+                code = error.get("code") or "error"
+                raise Refused(code, error.get("message") or "", fresh_session=code in FRESH_SESSION_CODES)
 
     async def items_deleted(self, item_ids: Collection[str], timeout: float = ANSWER_TIMEOUT) -> list[str]:
         """Wait until each item is deleted; return the refusals (empty: all deleted)."""
-        if not self.available:
-            return []
         waiting, refusals = set(item_ids), []
         # an error names no item (event_id null): each one answers for one of those waiting
         while len(waiting) > len(refusals):

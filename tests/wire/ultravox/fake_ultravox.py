@@ -48,7 +48,7 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
-from .loopback import LoopbackHttpServer
+from ..loopback import LoopbackHttpServer
 from .ultravox_schema import call_request_problems, message_problems
 
 __all__ = ["FakeUltravox", "Text", "ToolCall", "UltravoxCall"]

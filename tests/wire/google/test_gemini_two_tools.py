@@ -42,8 +42,9 @@ from livekit.plugins import google  # noqa: F401  (imported at collection, not i
 
 from tests.compat import timeout
 
-from .conftest import controlled_session, gemini_env, until
+from ..conftest import controlled_session, until
 from .fake_gemini import TEXT_MODEL, FakeGeminiLive, ToolCall
+from .fixtures import gemini_env
 
 STALL = "timed out waiting for realtime auto tool reply"
 OLD_SESSION_REPLY = "(the old session answering its tool responses)"

@@ -22,7 +22,14 @@ from __future__ import annotations
 
 import asyncio
 import functools
+from collections.abc import Mapping
 from typing import Any
+
+from livekit.agents import llm
+
+from ..session.capabilities import Behaviour
+from .settings import plugin_options
+from .spec import Endpoint, ProviderSpec
 
 
 def fix_event_fields() -> None:
@@ -60,3 +67,32 @@ def realtime_model(**kwargs: Any) -> Any:
     """``livekit.plugins.ultravox.RealtimeModel(**kwargs)``, fixed as above."""
     fix_event_fields()
     return _model_class()(**kwargs)
+
+
+def import_plugin() -> None:
+    from livekit.plugins import ultravox  # noqa: F401
+
+
+def build_model(env: Mapping[str, str], voices: Mapping[str, str], hooks: Any = None) -> llm.RealtimeModel:
+    kwargs = plugin_options(
+        env, voices, api_key="ULTRAVOX_API_KEY", voice_key="ultravox", base_url="ULTRAVOX_BASE_URL", model="ULTRAVOX_MODEL"
+    )
+    if env.get("AGENT_MODALITIES") == "text":
+        kwargs["output_medium"] = "text"
+    return realtime_model(**kwargs)
+
+
+SPEC = ProviderSpec(
+    name="ultravox",
+    realtime=True,
+    # livekit-plugins-ultravox 1.8.9: new instructions restart the call without its history,
+    # removals send nothing, the voice is set only when a call is created; seeding a call
+    # with an earlier tool result sends it as the answer to an invocation this call never made
+    behaviour=Behaviour(instructions_live=False, context_live=False, voice="reconnect", seeds_tool_results=False),
+    build_model=build_model,
+    voice_key="ultravox",
+    settings=("ULTRAVOX_API_KEY", "ULTRAVOX_BASE_URL", "ULTRAVOX_MODEL"),
+    required=(("ULTRAVOX_API_KEY", "an Ultravox API key"),),
+    endpoints=(Endpoint("", "ULTRAVOX_BASE_URL", "api.ultravox.ai"),),
+    import_plugin=import_plugin,
+)

@@ -72,7 +72,7 @@ from typing import Any
 from websockets.asyncio.server import ServerConnection
 
 from .gemini_schema import check_client_message, check_server_message
-from .loopback import LoopbackConnection, LoopbackWebSocketServer, pcm16_tone_b64
+from ..loopback import LoopbackConnection, LoopbackWebSocketServer, pcm16_tone_b64
 
 __all__ = [
     "FakeGeminiLive",

@@ -1,0 +1,1 @@
+"""Gemini Live: its loopback fake (TLS), google-genai's schemas, its tests."""

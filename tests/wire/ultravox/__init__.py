@@ -1,0 +1,1 @@
+"""Ultravox: its loopback fake (POST /calls and the call WebSocket), its documented fields, its tests."""
