@@ -66,19 +66,20 @@ async def run_audio_chat(
         from .offline.speech import load_models
 
         await load_models()
-    ctl = SessionController(library, chosen, persona=persona_id)
+    live = build_session(
+        chosen, env=env, library=library, persona=persona_id,
+        user_away_timeout=None, **session_options(chosen, output_pauses=False),
+    )  # fmt: skip
+    session, ctl = live.session, live.controller
     printer = Printer(stdout, jsonl, lambda: library.persona(ctl.persona_id).name)
-    session = AgentSession(user_away_timeout=None, **session_options(chosen, output_pauses=False))
     feed, speaker = SpeechFeed(), Speaker()
     attach(session, feed, speaker)
     print_events(session, ctl, printer)
     turn = _Turns(session, ctl, speaker)
-    ctl.attach(session)
     end = SessionEnd(session)
     status = 0
     try:
-        first = ctl.first_agent()
-        await session.start(first)
+        await live.start()
         await turn.done()  # the greeting
         for name, samples in turns:
             turn.begin()
@@ -91,9 +92,7 @@ async def run_audio_chat(
         await serve_lines(LineReader(stdin), session, ctl, printer, end.event)
     finally:
         ending_itself = lk_private.is_closing(session)
-        await ctl.settle()
-        await session.aclose()
-        await chosen.aclose()
+        await live.aclose()
         if out_dir is not None:
             for i, segment in enumerate(s for s in speaker.segments if s.frames):
                 write_wav(out_dir / f"agent-{i + 1:03d}.wav", segment.samples(), segment.rate)

@@ -22,6 +22,7 @@ import prompts
 
 from . import privacy
 from .session import aio, forgetting, lk_private
+from .compose import build_session
 from .session.away import AwayPolicy
 from .session.control import SessionController
 from .providers import ConfigError, Provider, check_config, choose_provider, describe_endpoint, load_env
@@ -185,25 +186,24 @@ async def run_chat(
     env.setdefault("AGENT_MODALITIES", "text")  # no audio device: realtime models answer in text
     library = prompts.PromptLibrary(env.get("PROMPTS_DIR"))
     chosen, persona_id = start_up(env, provider, persona, library, stderr)
-    ctl = SessionController(library, chosen, persona=persona_id, away=away)
+    live = build_session(
+        chosen, env=env, library=library, persona=persona_id, away=away,
+        vad=None, user_away_timeout=None, turn_handling={"turn_detection": "manual"},
+    )  # fmt: skip
+    session, ctl = live.session, live.controller
     printer = Printer(stdout, jsonl, lambda: library.persona(ctl.persona_id).name)
-    session = AgentSession(vad=None, user_away_timeout=None, turn_handling={"turn_detection": "manual"})
     print_events(session, ctl, printer)
-    ctl.attach(session)
     end = SessionEnd(session)
     ended = end.event
     lines = LineReader(stdin)
-    first = ctl.first_agent()
     try:
-        await session.start(first)
+        first = await live.start()
         if await aio.first_of(first.entered.wait(), ended) and first.entry_speech is not None:
             await aio.first_of(first.entry_speech, ended)  # the greeting comes before the first answer
         await serve_lines(lines, session, ctl, printer, ended)
     finally:
         ending_itself = lk_private.is_closing(session)
-        await ctl.settle()
-        await session.aclose()
-        await chosen.aclose()
+        await live.aclose()
     if not (ending_itself and ended.is_set()):
         return 0
     printer.emit("session_closed", reason=end.reason, error=end.error)

@@ -10,7 +10,7 @@ import sys
 from collections.abc import Mapping
 from typing import Any
 
-from livekit.agents import AgentServer, AgentSession, JobContext, cli, room_io, tts
+from livekit.agents import AgentServer, JobContext, cli, room_io, tts
 
 import prompts
 
@@ -18,7 +18,7 @@ from . import privacy
 from .frontend import ATTR_PERSONA, ATTR_PERSONAS, ATTR_USER_STATE, Frontend, dispatch_options, session_attributes
 from .offline.speech import load_models
 from .providers import ConfigError, Provider, check_config, choose_provider, describe_endpoint, load_env, url_host
-from .session.control import SessionController
+from .compose import build_session
 from .voice import worker_options
 
 logger = logging.getLogger("agent")
@@ -72,25 +72,25 @@ async def entrypoint(ctx: JobContext) -> None:
     provider = Provider(choose_provider(env), env)
     library = prompts.PromptLibrary(env.get("PROMPTS_DIR"))
     chosen = dispatch_options(ctx.job.metadata, library.personas())
-    ctl = SessionController(
-        library,
-        provider,
-        persona=chosen.get("persona") or env.get("AGENT_PERSONA") or "assistant",
-        user_name=chosen.get("user_name"),
-    )
     speech = worker_options(provider)  # speech (offline where none is configured), local VAD and turn detector
     if provider.offline_speech:
         await load_models()  # off the event loop, once per process
     # a realtime model hears for itself; a pipeline with no speech at all is text-only: no VAD to load
-    session = AgentSession(**(speech or ({} if provider.realtime else {"vad": None})))
-    ctl.attach(session)
-    ctx.add_shutdown_callback(provider.aclose)
-    agent = ctl.first_agent()
+    live = build_session(
+        provider,
+        env=env,
+        library=library,
+        persona=chosen.get("persona") or env.get("AGENT_PERSONA") or "assistant",
+        user_name=chosen.get("user_name"),
+        **(speech or ({} if provider.realtime else {"vad": None})),
+    )
+    ctx.add_shutdown_callback(live.aclose)
+    session, ctl = live.session, live.controller
     # audio tracks only where the agent hears and speaks; text in and out always
     hears = provider.realtime or speech is not None
+    agent = ctl.first_agent()
     speaks = isinstance(agent.tts, tts.TTS) or (provider.realtime and env.get("AGENT_MODALITIES") != "text")
-    options = room_io.RoomOptions(audio_input=hears, audio_output=speaks)
-    await session.start(agent, room=ctx.room, room_options=options)
+    await live.start(agent, room=ctx.room, room_options=room_io.RoomOptions(audio_input=hears, audio_output=speaks))
     await Frontend(ctx.room.local_participant, ctl, session).start()
 
 

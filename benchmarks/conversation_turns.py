@@ -18,6 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from livekit.agents import Agent, AgentSession  # noqa: E402
 
 import prompts  # noqa: E402
+from agent.compose import controlled_session  # noqa: E402
 from agent.session.control import SessionController  # noqa: E402
 from tests.harness import ScriptedProvider  # noqa: E402
 from tests.scripted import ScriptedLLM  # noqa: E402
@@ -43,16 +44,15 @@ async def bare_agent_turns() -> float:
 
 async def this_agent_turns(library: prompts.PromptLibrary) -> float:
     provider = ScriptedProvider("pipeline", {}, model=ScriptedLLM(*["Sure."] * TURNS))
-    ctl = SessionController(library, provider)
-    session = AgentSession(vad=None, user_away_timeout=None, turn_handling={"turn_detection": "manual"})
-    ctl.attach(session)
-    await session.start(ctl.first_agent(greet=False))
-    start = time.perf_counter()
-    for i in range(TURNS):
-        await session.run(user_input=f"tell me thing number {i}")
-        await ctl.settle()
-    elapsed = time.perf_counter() - start
-    await session.aclose()
+    async with controlled_session(
+        provider, env={}, library=library, vad=None, user_away_timeout=None, turn_handling={"turn_detection": "manual"}
+    ) as live:
+        await live.start(greet=False)
+        start = time.perf_counter()
+        for i in range(TURNS):
+            await live.session.run(user_input=f"tell me thing number {i}")
+            await live.controller.settle()
+        elapsed = time.perf_counter() - start
     return elapsed / TURNS
 
 

@@ -14,6 +14,7 @@ from livekit.agents import AgentSession, llm
 
 import prompts
 from agent.session.away import AwayPolicy
+from agent.compose import build_session
 from agent.session.control import SessionController
 from agent.providers import Provider
 from tests.compat import timeout
@@ -70,23 +71,24 @@ async def start_chat(
     neither: the offline model."""
     if provider is None:
         provider = ScriptedProvider("pipeline", {}, model=model) if model else Provider("offline", {})
-    ctl = SessionController(library or prompts.PromptLibrary(), provider, persona=persona, away=away)
-    session = AgentSession(vad=None, user_away_timeout=user_away_timeout, turn_handling={"turn_detection": "manual"})
+    live = build_session(
+        provider, env={}, library=library or prompts.PromptLibrary(), persona=persona, away=away,
+        vad=None, user_away_timeout=user_away_timeout, turn_handling={"turn_detection": "manual"},
+    )  # fmt: skip
+    session, ctl = live.session, live.controller
     c = Chat(session, ctl)
     session.on("user_state_changed", lambda ev: c.events.append(("user_state_changed", (ev.old_state, ev.new_state))))
     session.on("error", c.errors.append)
     ctl.on_persona_changed.append(lambda pid: c.events.append(("persona_changed", pid)))
     for name in ("switch_persona", "forget", "mark_away"):
         _time_entry(ctl, name, c.tool_calls)
-    ctl.attach(session)
     try:
         async with timeout(TIME_LIMIT):
-            await session.start(ctl.first_agent(greet=greet))
+            await live.start(greet=greet)
             yield c
             await ctl.settle()
     finally:
-        await session.aclose()
-        await provider.aclose()
+        await live.aclose()
 
 
 def _time_entry(ctl: SessionController, name: str, log: list[tuple[str, float]]) -> None:

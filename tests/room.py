@@ -25,7 +25,7 @@ from typing import Any
 import pytest
 from livekit import rtc
 
-from agent import providers, worker
+from agent import compose, providers, worker
 from tests.compat import timeout
 
 # what the providers (agent/providers/, each its own) and the worker read: none leaks in from the developer's shell
@@ -151,12 +151,12 @@ async def run_worker(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, env: dict[
         monkeypatch.setenv(key, value)
     sessions: list[Any] = []
 
-    class KeptSession(worker.AgentSession):  # type: ignore[misc, valid-type]
+    class KeptSession(compose.AgentSession):  # type: ignore[misc, valid-type]
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             super().__init__(*args, **kwargs)
             sessions.append(self)
 
-    monkeypatch.setattr(worker, "AgentSession", KeptSession)
+    monkeypatch.setattr(compose, "AgentSession", KeptSession)  # the sessions the worker builds
     ctx = StandInJobContext(StandInJob(metadata))
     # the room never connects, so livekit's session host (lk.agent.session) logs each event it cannot send
     unsent = _DropRecords("failed to send session event")

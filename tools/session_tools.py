@@ -89,7 +89,8 @@ def reply(outcome: Outcome) -> Any:
 
 
 def build_session_tools(control: SessionControl) -> list[RawFunctionTool]:
-    """The tools for one agent, with the persona enum taken from the loaded personas."""
+    """The tools for one agent, with the persona enum taken from the loaded personas (no
+    switch_persona when there are none: an agent with instructions of its own)."""
     choices = control.persona_choices()
     persona_ids = [c.id for c in choices]
 
@@ -180,7 +181,8 @@ def build_session_tools(control: SessionControl) -> list[RawFunctionTool]:
         reason = check_reason(args.get("reason"))
         return tell_model(await control.mark_away(reason, minutes, context))
 
-    return [switch_persona, forget_conversation, mark_user_away]
+    # switch_persona only where there is someone to switch to
+    return [switch_persona, forget_conversation, mark_user_away] if choices else [forget_conversation, mark_user_away]
 
 
 def _args(raw: object) -> dict[str, Any]:

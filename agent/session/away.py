@@ -37,7 +37,7 @@ from . import lk_private
 from .model_source import Understanding
 
 
-class Controller(Protocol):
+class HoldHost(Protocol):
     """What the hold needs from the session controller."""
 
     library: prompts.PromptLibrary
@@ -72,7 +72,7 @@ class _Hold:
 
 
 class AwayHold:
-    def __init__(self, ctl: Controller, policy: AwayPolicy) -> None:
+    def __init__(self, ctl: HoldHost, policy: AwayPolicy) -> None:
         self.ctl = ctl
         self.policy = policy
         self._hold: _Hold | None = None

@@ -20,7 +20,7 @@ from .away import AwayHold, AwayPolicy
 from .hand_off import HandOff
 from .requested import RequestedChanges
 from .model_source import ModelSource, Understanding
-from .session_agent import SessionAgent
+from .controlled_agent import ControlledAgent
 from .strategies import Applied, strategy_for
 
 logger = logging.getLogger("agent")
@@ -33,13 +33,22 @@ class SessionController(RequestedChanges):
         provider: ModelSource,
         *,
         persona: str = "assistant",
+        instructions: str | None = None,
+        agent_class: type[ControlledAgent] = ControlledAgent,
+        greeting: str = "",
         user_name: str | None = None,
         language: str = "en",
         away: AwayPolicy | None = None,
     ) -> None:
+        """``instructions``: an agent's own (no persona files, so nothing to switch to);
+        the session tools' rules and every line still come from ``library``. ``agent_class``:
+        the ControlledAgent subclass each agent is made of (a fresh session makes a new one)."""
         self.library = library
         self.provider = provider
         self.persona_id = library.persona(persona).id
+        self.own_instructions = instructions
+        self.agent_class = agent_class
+        self.greeting = greeting
         self.user_name = user_name
         self.language = language
         self.away = AwayHold(self, away or AwayPolicy())
@@ -68,7 +77,7 @@ class SessionController(RequestedChanges):
             language=self.language,
             capabilities=self.behaviour.as_template_variables(),
             away=self.away.active,
-        ) | extra
+        ) | ({"personas": []} if self.own_instructions is not None else {}) | extra
 
     def render(self, name: str, persona_id: str | None = None, **extra: Any) -> str:
         return self.library.render(name, **self.variables(persona_id, **extra))
@@ -92,6 +101,9 @@ class SessionController(RequestedChanges):
 
     def instructions(self, persona_id: str | None = None) -> str:
         pid = persona_id or self.persona_id
+        if self.own_instructions is not None:
+            rules = self.render("session_tools", pid)
+            return f"{self.own_instructions.strip()}\n\n# Session tools\n{rules}"
         return self.library.render_persona(pid, **self.variables(pid))
 
     def offline_line(self) -> str:
@@ -108,22 +120,27 @@ class SessionController(RequestedChanges):
         return self.provider.understanding(self.library)
 
     def persona_choices(self) -> list[PersonaChoice]:
+        """The personas switch_persona offers: none for an agent with its own instructions."""
+        if self.own_instructions is not None:
+            return []
         return [PersonaChoice(p.id, p.name, p.description) for p in self.library.personas().values()]
 
-    def new_agent(self, *, persona_id: str | None = None, chat_ctx: llm.ChatContext | None = None, entry_line: str = "") -> SessionAgent:
+    def new_agent(self, *, persona_id: str | None = None, chat_ctx: llm.ChatContext | None = None, entry_line: str = "") -> ControlledAgent:
         persona = self.library.persona(persona_id or self.persona_id)
-        return SessionAgent(
+        voices = {} if self.own_instructions is not None else persona.voices  # the provider's default voice
+        return self.agent_class(
             self,
             instructions=self.instructions(persona.id),
-            model=self.provider.model_for(persona.voices, hooks=self),
-            tts=self.provider.tts_for(persona.voices),
+            model=self.provider.model_for(voices, hooks=self),
+            tts=self.provider.tts_for(voices),
             chat_ctx=chat_ctx,
             entry_line=entry_line,
-            voice=persona.voices.get(self.provider.voice_key),
+            voice=voices.get(self.provider.voice_key),
         )
 
-    def first_agent(self, *, greet: bool = True) -> SessionAgent:
-        return self.new_agent(entry_line=self.library.persona(self.persona_id).greeting if greet else "")
+    def first_agent(self, *, greet: bool = True) -> ControlledAgent:
+        greeting = self.greeting if self.own_instructions is not None else self.library.persona(self.persona_id).greeting
+        return self.new_agent(entry_line=greeting if greet else "")
 
     def attach(self, session: AgentSession) -> None:
         self.session = session
@@ -245,7 +262,7 @@ class SessionController(RequestedChanges):
         return target, instructions, line
 
     async def _apply_switch(
-        self, agent: SessionAgent, target: prompts.Persona, instructions: str, line: str, carried: llm.ChatContext
+        self, agent: ControlledAgent, target: prompts.Persona, instructions: str, line: str, carried: llm.ChatContext
     ) -> Applied:
         try:
             return await self.strategy.switch_persona(self, agent, target, instructions, line, carried)
@@ -294,7 +311,7 @@ class SessionController(RequestedChanges):
             raise ToolError(f"Another change ({busy}) is still being made; {what} did not happen. Ask again in a moment.")
 
     def _hand_off_for(
-        self, fresh: SessionAgent, planned_on: llm.ChatContext, left_out: list[llm.ChatItem], commit: Callable[[], None]
+        self, fresh: ControlledAgent, planned_on: llm.ChatContext, left_out: list[llm.ChatItem], commit: Callable[[], None]
     ) -> HandOff:
         old = self._agent()
 
@@ -342,7 +359,7 @@ class SessionController(RequestedChanges):
         if ev.has_agent_handoff:
             ev.cancel_tool_reply()
 
-    def entered(self, agent: SessionAgent) -> None:
+    def entered(self, agent: ControlledAgent) -> None:
         """``agent`` became the session's agent: a hand-off to it commits."""
         if self.hand_off is not None and self.hand_off.fresh is agent:
             self.hand_off.settle(True)
@@ -414,9 +431,9 @@ class SessionController(RequestedChanges):
             raise RuntimeError("the controller is not attached to a session")
         return self.session
 
-    def _agent(self) -> SessionAgent:
+    def _agent(self) -> ControlledAgent:
         agent = self.require_session().current_agent
-        assert isinstance(agent, SessionAgent)
+        assert isinstance(agent, ControlledAgent)
         return agent
 
     def _name(self) -> str:

@@ -25,17 +25,17 @@ from .capabilities import Behaviour
 from .confirmations import Confirmations, Refused
 
 from .model_source import ModelSource
-from .session_agent import SessionAgent
+from .controlled_agent import ControlledAgent
 
 
-class Controller(Protocol):
+class AgentMaker(Protocol):
     """What a strategy needs from the session controller."""
 
     provider: ModelSource
 
     def new_agent(
         self, *, persona_id: str | None = None, chat_ctx: llm.ChatContext | None = None, entry_line: str = ""
-    ) -> SessionAgent: ...
+    ) -> ControlledAgent: ...
 
 logger = logging.getLogger("agent")
 
@@ -49,21 +49,21 @@ class Applied:
     Without one, the change was made in place (a forget: once the reply is spoken)."""
 
     notes: tuple[str, ...] = ()
-    handoff: SessionAgent | None = None
+    handoff: ControlledAgent | None = None
 
 
 class Strategy(Protocol):
     async def switch_persona(
-        self, ctl: Controller, agent: SessionAgent, persona: Any, instructions: str, line: str, carried: llm.ChatContext
+        self, ctl: AgentMaker, agent: ControlledAgent, persona: Any, instructions: str, line: str, carried: llm.ChatContext
     ) -> Applied: ...
 
     forget_hands_off: bool
     """Whether a forget needs a fresh session (the context cannot be edited in place)."""
 
-    def forget(self, ctl: Controller, kept: llm.ChatContext, line: str) -> Applied: ...
+    def forget(self, ctl: AgentMaker, kept: llm.ChatContext, line: str) -> Applied: ...
 
     async def apply_forget(
-        self, agent: SessionAgent, scope: str, call_id: str, reply_ids: Collection[str], *, about: str | None = None
+        self, agent: ControlledAgent, scope: str, call_id: str, reply_ids: Collection[str], *, about: str | None = None
     ) -> tuple[list[llm.ChatItem], list[str]]:
         """Edit the context in place, after the acknowledgement; return the items
         removed and the provider's refusals (empty: all removed). ``about``: only the
@@ -98,7 +98,7 @@ class Realtime:
         self.provider = provider
         self.behaviour = behaviour
 
-    def voice_changes_live(self, agent: SessionAgent) -> bool:
+    def voice_changes_live(self, agent: ControlledAgent) -> bool:
         if self.behaviour.voice == "live":
             return True
         # the provider fixes the voice once the session produced audio (it tells: watch_audio)
@@ -106,7 +106,7 @@ class Realtime:
             not agent.llm.capabilities.audio_output or not agent.has_spoken
         )
 
-    def _answers(self, agent: SessionAgent) -> Confirmations:
+    def _answers(self, agent: ControlledAgent) -> Confirmations:
         return self.provider.confirmations(agent.realtime_llm_session)
 
     def _seed(self, chat_ctx: llm.ChatContext) -> llm.ChatContext:

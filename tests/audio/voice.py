@@ -28,6 +28,7 @@ from agent.offline.speech import PiperTTS, resample
 from agent.offline.voices import OfflineVoice
 from agent.providers import Provider
 from agent.session.away import AwayPolicy
+from agent.compose import build_session
 from agent.session.control import SessionController
 from agent.voice import session_options, use_offline_speech
 from tests.compat import timeout
@@ -167,8 +168,11 @@ async def start_voice(
 ) -> AsyncIterator[VoiceChat]:
     provider = Provider("offline", {"PIPER_NOISE": "0"})
     use_offline_speech(provider)
-    ctl = SessionController(prompts.PromptLibrary(), provider, persona=persona, away=away)
-    session = AgentSession(user_away_timeout=user_away_timeout, **session_options(provider, output_pauses=False))
+    live = build_session(
+        provider, env={}, persona=persona, away=away,
+        user_away_timeout=user_away_timeout, **session_options(provider, output_pauses=False),
+    )  # fmt: skip
+    session, ctl = live.session, live.controller
     feed, speaker = SpeechFeed(), Speaker()
     attach(session, feed, speaker)
     v = VoiceChat(session, ctl, feed, speaker)
@@ -191,15 +195,12 @@ async def start_voice(
     session.on("user_state_changed", lambda ev: log("user_state", (ev.old_state, ev.new_state)))
     session.on("agent_state_changed", lambda ev: log("agent_state", (ev.old_state, ev.new_state)))
     ctl.on_persona_changed.append(lambda pid: log("persona", pid))
-    ctl.attach(session)
     try:
         async with timeout(TIME_LIMIT):
-            first = ctl.first_agent(greet=greet)
-            await session.start(first)
+            await live.start(greet=greet)
             if greet:
                 await until(lambda: v.since(0, "assistant") and v.idle(), "the greeting", log=v.log)
             yield v
             await ctl.settle()
     finally:
-        await session.aclose()
-        await provider.aclose()
+        await live.aclose()

@@ -37,7 +37,7 @@ CAPABILITIES = {name: module.CAPABILITIES for name, module in PROVIDER_FIXTURES.
 
 
 # ------------------------------------------------------------------------------------------
-# Helpers for the session-control wire tests: the REAL SessionController, SessionAgent and
+# Helpers for the session-control wire tests: the REAL SessionController, ControlledAgent and
 # AgentSession, on a provider built from environment values that point at a fake.
 # ------------------------------------------------------------------------------------------
 

@@ -1,6 +1,6 @@
 """Session control on Gemini Live (Gemini API), end to end and asserted on the wire.
 
-The real SessionController, SessionAgent and AgentSession drive the real
+The real SessionController, ControlledAgent and AgentSession drive the real
 livekit-plugins-google RealtimeModel (built by agent/providers.py from environment
 values; TLS trust through SSL_CERT_FILE) against the loopback fake.
 

@@ -1,6 +1,6 @@
 """Session control on OpenAI Realtime, end to end and asserted on the wire.
 
-The real SessionController, SessionAgent and AgentSession drive the real
+The real SessionController, ControlledAgent and AgentSession drive the real
 livekit-plugins-openai RealtimeModel (built by agent/providers.py from environment
 values) against the loopback fake; the fake is scripted to answer the user's turn
 with the tool call, and the assertions are on what the fake server received.

@@ -1,6 +1,6 @@
 """Session control on the STT-LLM-TTS pipeline, asserted on the wire.
 
-The real SessionController, SessionAgent and a text-only AgentSession drive the real
+The real SessionController, ControlledAgent and a text-only AgentSession drive the real
 ``livekit.plugins.openai.LLM`` (built by agent/providers.py from ``LLM_BASE_URL``) against a
 loopback Chat Completions fake. The fake is scripted to answer a user's turn with a tool
 call and the tool's reply with a text; the assertions are on the request bodies it received.

@@ -1,6 +1,6 @@
 """Session control on Ultravox, end to end and asserted on the wire.
 
-The real SessionController, SessionAgent and AgentSession drive the real
+The real SessionController, ControlledAgent and AgentSession drive the real
 livekit-plugins-ultravox RealtimeModel (built by agent/providers.py from environment
 values) against the loopback fake. The user speaks as Ultravox reports it: a final user
 transcript, then the agent's reply (the fake's script).

@@ -1,7 +1,7 @@
 """The LiveKit Agent: one persona on one model, with the session tools.
 
 A persona switch or a forget that the provider cannot apply in place hands off
-to a fresh SessionAgent (a fresh realtime session); the controller, which holds
+to a fresh ControlledAgent (a fresh realtime session); the controller, which holds
 the state that must survive that, is shared.
 """
 
@@ -20,23 +20,23 @@ from . import forgetting
 from .model_source import ModelSource
 
 
-class Controller(SessionControl, Protocol):
+class AgentControl(SessionControl, Protocol):
     """What the agent needs from the session controller, besides the tools' side."""
 
     forgotten_ids: set[str]
     provider: ModelSource
 
-    def entered(self, agent: SessionAgent) -> None: ...
+    def entered(self, agent: ControlledAgent) -> None: ...
 
     def speak(self, text: str) -> Any: ...
 
     async def may_reply(self, chat_ctx: llm.ChatContext) -> bool: ...
 
 
-class SessionAgent(Agent):
+class ControlledAgent(Agent):
     def __init__(
         self,
-        controller: Controller,
+        controller: AgentControl,
         *,
         instructions: str,
         model: llm.LLM | llm.RealtimeModel,
