@@ -160,3 +160,25 @@ def test_each_plugin_is_imported_only_in_its_provider_module() -> None:
     assert wrong == []
     homes = {plugin_home(m) for path in (ROOT / "agent").rglob("*.py") for m in _external_imports(path)} - {None}
     assert homes == {"agent.providers.openai", "agent.providers.google", "agent.providers.ultravox", "agent.providers.aws"}
+
+
+def test_examples_use_only_the_public_api() -> None:
+    """A developer's own agent (examples/) needs nothing of this project but ``agent``'s
+    ``__all__``: no reaching into agent.session or the providers."""
+    import agent
+
+    wrong = []
+    for path in (ROOT / "examples").glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] in PACKAGES:
+                if node.module != "agent" or any(a.name not in agent.__all__ for a in node.names):
+                    wrong.append(f"{path.name}: from {node.module} import {', '.join(a.name for a in node.names)}")
+            elif isinstance(node, ast.Import) and any(a.name.split(".")[0] in PACKAGES for a in node.names):
+                wrong.append(f"{path.name}: import {', '.join(a.name for a in node.names)}")
+    assert list((ROOT / "examples").glob("*.py")) and wrong == []
+
+
+def test_the_public_api_resolves_every_name() -> None:
+    import agent
+
+    assert all(getattr(agent, name) is not None for name in agent.__all__)
