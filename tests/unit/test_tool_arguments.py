@@ -47,6 +47,10 @@ def test_persona_messages() -> None:
         assert _refusal(SwitchPersonaArgs, arguments, personas=PERSONAS) == "`persona` must be one of: assistant, pirate, tutor."
 
 
+def test_the_valid_personas_are_listed_in_order() -> None:
+    assert "Valid personas: assistant, pirate, tutor." in _refusal(SwitchPersonaArgs, {"persona": "x"}, personas=["tutor", "assistant", "pirate"])
+
+
 def test_the_personas_are_those_of_the_call() -> None:
     """The loaded personas change when the prompts reload: each check is against its own list."""
     assert SwitchPersonaArgs.check({"persona": "wizard"}, personas=[*PERSONAS, "wizard"]).persona == "wizard"
