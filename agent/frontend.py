@@ -27,14 +27,13 @@ import asyncio
 import json
 import logging
 from collections.abc import Callable, Collection, Coroutine
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from livekit import rtc
 from livekit.agents import AgentSession
 from livekit.agents.llm import ToolError
 
-from tools import Outcome
-from tools.arguments import check_minutes, check_persona, check_reason, check_scope
+from tools import Arguments, ForgetScopeArgs, MarkAwayArgs, Outcome, SwitchPersonaArgs
 
 from .session.control import SessionController
 
@@ -56,6 +55,8 @@ INVALID_REQUEST = 2400  # malformed, oversized, unknown argument or value: nothi
 NOT_CHANGED = 2500  # the change could not be made (refused, would not load, session closing): nothing changed
 
 MAX_USER_NAME_CHARS = 60
+
+A = TypeVar("A", bound=Arguments)
 
 
 class Participant(Protocol):
@@ -91,7 +92,7 @@ def dispatch_options(metadata: str | None, persona_ids: Collection[str]) -> dict
     options: dict[str, str] = {}
     if "persona" in data:
         try:
-            options["persona"] = check_persona(data["persona"], persona_ids)
+            options["persona"] = SwitchPersonaArgs.check({"persona": data["persona"]}, personas=persona_ids).persona
         except ToolError as e:
             logger.warning("job metadata: %s The default persona is used.", e)
     if "user_name" in data:
@@ -175,22 +176,22 @@ class Frontend:
 
         return handle
 
-    # each checks its arguments as the tool does, then hands the change to the controller
+    # each checks its arguments with the tool's model (an unknown one is refused), then hands
+    # the change to the controller
 
     def _switch_persona(self, args: dict[str, Any]) -> Coroutine[Any, Any, Outcome]:
-        persona = _checked(check_persona, _only(args, "persona").get("persona"), [c.id for c in self.ctl.persona_choices()])
+        persona = _checked(SwitchPersonaArgs, args, personas=[c.id for c in self.ctl.persona_choices()]).persona
         return self.ctl.request_switch_persona(persona)
 
     def _forget(self, args: dict[str, Any]) -> Coroutine[Any, Any, Outcome]:
-        return self.ctl.request_forget(_checked(check_scope, _only(args, "scope").get("scope")))
+        return self.ctl.request_forget(_checked(ForgetScopeArgs, args).scope)
 
     def _mark_away(self, args: dict[str, Any]) -> Coroutine[Any, Any, Outcome]:
-        args = _only(args, "minutes", "reason")
-        _checked(check_reason, args.get("reason"))  # the tool's check; the tool does not keep it either
-        return self.ctl.request_mark_away(_checked(check_minutes, args.get("minutes")))
+        # `reason` is checked as the tool checks it, but not kept: a frontend's hold has none
+        return self.ctl.request_mark_away(_checked(MarkAwayArgs, args).minutes)
 
     def _mark_back(self, args: dict[str, Any]) -> Coroutine[Any, Any, Outcome]:
-        _only(args)
+        _checked(Arguments, args)  # none at all
         return self.ctl.request_mark_back()
 
 
@@ -212,17 +213,9 @@ def _arguments(payload: str) -> dict[str, Any]:
     return arguments
 
 
-def _only(args: dict[str, Any], *known: str) -> dict[str, Any]:
-    unknown = sorted(set(args) - set(known))
-    if unknown:
-        accepted = ", ".join(f"`{k}`" for k in known) or "none"
-        raise rpc_error(INVALID_REQUEST, f"Unknown argument {unknown[0][:40]!r} (accepted: {accepted}). Nothing changed.")
-    return args
-
-
-def _checked(check: Callable[..., Any], *args: Any) -> Any:
+def _checked(model: type[A], args: dict[str, Any], personas: Collection[str] = ()) -> A:
     try:
-        return check(*args)
+        return model.check(args, personas=personas)
     except ToolError as e:
         message = str(e)
         raise rpc_error(INVALID_REQUEST, message if "othing" in message else f"{message} Nothing changed.") from None

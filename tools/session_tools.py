@@ -1,6 +1,6 @@
 """The three session-control tools: schemas, descriptions, and what they tell the model.
 
-The tools check their arguments and hand the change to a ``SessionControl``
+The tools check their arguments (``arguments.py``) and hand the change to a ``SessionControl``
 (implemented in ``agent/``); they never touch LiveKit internals. What they
 return is the true outcome, so the model never claims a change that did not take.
 """
@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from livekit.agents import RunContext
-from livekit.agents.llm import RawFunctionTool, ToolError, ToolResult, function_tool
+from livekit.agents.llm import RawFunctionTool, ToolResult, function_tool
 
-from .arguments import FORGET_SCOPES, MAX_AWAY_MINUTES, check_about, check_minutes, check_persona, check_reason, check_scope
+from .arguments import ForgetArgs, MarkAwayArgs, SwitchPersonaArgs
 
 logger = logging.getLogger("tools")
 
@@ -93,6 +93,10 @@ def build_session_tools(control: SessionControl) -> list[RawFunctionTool]:
     switch_persona when there are none: an agent with instructions of its own)."""
     choices = control.persona_choices()
     persona_ids = [c.id for c in choices]
+    switch_parameters = SwitchPersonaArgs.parameters_schema()
+    persona = switch_parameters["properties"]["persona"]
+    persona["enum"] = persona_ids
+    persona["description"] += " " + " ".join(f"`{c.id}`: {c.description}" for c in choices)
 
     @function_tool(
         raw_schema={
@@ -101,24 +105,12 @@ def build_session_tools(control: SessionControl) -> list[RawFunctionTool]:
                 "Switch who the user is talking to. Call it when the user asks for another "
                 "persona by name or description. The conversation is kept."
             ),
-            "parameters": {
-                "type": "object",
-                "properties": {
-                    "persona": {
-                        "type": "string",
-                        "enum": persona_ids,
-                        "description": "The persona to switch to. "
-                        + " ".join(f"`{c.id}`: {c.description}" for c in choices),
-                    }
-                },
-                "required": ["persona"],
-                "additionalProperties": False,
-            },
+            "parameters": switch_parameters,
         }
     )
     async def switch_persona(raw_arguments: dict[str, Any], context: RunContext) -> str:
-        persona = check_persona(_args(raw_arguments).get("persona"), persona_ids)
-        return reply(await control.switch_persona(persona, context))
+        args = SwitchPersonaArgs.check(raw_arguments, personas=persona_ids, extra="ignore")
+        return reply(await control.switch_persona(args.persona, context))
 
     @function_tool(
         raw_schema={
@@ -128,31 +120,12 @@ def build_session_tools(control: SessionControl) -> list[RawFunctionTool]:
                 "delete or scratch what they said: their last turn, everything, or what they "
                 "said about something ('forget my address'). Not for anything else that is 'forgotten'."
             ),
-            "parameters": {
-                "type": "object",
-                "properties": {
-                    "scope": {
-                        "type": "string",
-                        "enum": list(FORGET_SCOPES),
-                        "description": "`last_turn` (the default): the user's previous turn and your reply to it. "
-                        "`everything`: the whole conversation so far.",
-                    },
-                    "about": {
-                        "type": "string",
-                        "description": "Only when the user names what to forget: a few of their words for it, "
-                        "e.g. \"my card number\" for 'forget my card number'. Every earlier user turn that "
-                        "mentions it goes, with your replies; `scope` is then not used.",
-                    },
-                },
-                "required": [],
-                "additionalProperties": False,
-            },
+            "parameters": ForgetArgs.parameters_schema(),
         }
     )
     async def forget_conversation(raw_arguments: dict[str, Any], context: RunContext) -> str:
-        args = _args(raw_arguments)
-        scope, about = check_scope(args.get("scope")), check_about(args.get("about"))
-        return reply(await control.forget(scope, context, about=about))
+        args = ForgetArgs.check(raw_arguments, extra="ignore")
+        return reply(await control.forget(args.scope, context, about=args.about))
 
     @function_tool(
         raw_schema={
@@ -161,31 +134,12 @@ def build_session_tools(control: SessionControl) -> list[RawFunctionTool]:
                 "The user is stepping away for a moment ('hold on', 'brb', 'give me a minute'). "
                 "You then stay silent until they are back."
             ),
-            "parameters": {
-                "type": "object",
-                "properties": {
-                    "reason": {"type": "string", "description": "Why, in a few words, if the user said."},
-                    "minutes": {
-                        "type": "number",
-                        "description": f"How long they asked for, in minutes (at most {MAX_AWAY_MINUTES}), if they said.",
-                    },
-                },
-                "required": [],
-                "additionalProperties": False,
-            },
+            "parameters": MarkAwayArgs.parameters_schema(),
         }
     )
     async def mark_user_away(raw_arguments: dict[str, Any], context: RunContext) -> str:
-        args = _args(raw_arguments)
-        minutes = check_minutes(args.get("minutes"))
-        reason = check_reason(args.get("reason"))
-        return tell_model(await control.mark_away(reason, minutes, context))
+        args = MarkAwayArgs.check(raw_arguments, extra="ignore")
+        return tell_model(await control.mark_away(args.reason, args.minutes, context))
 
     # switch_persona only where there is someone to switch to
     return [switch_persona, forget_conversation, mark_user_away] if choices else [forget_conversation, mark_user_away]
-
-
-def _args(raw: object) -> dict[str, Any]:
-    if not isinstance(raw, dict):
-        raise ToolError("Arguments must be a JSON object.")
-    return raw

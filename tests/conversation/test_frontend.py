@@ -165,6 +165,8 @@ BAD_REQUESTS = [
     (RPC_SWITCH_PERSONA, json.dumps({"persona": "pirate" + " " * MAX_PAYLOAD_BYTES}), f"larger than {MAX_PAYLOAD_BYTES} bytes"),
     (RPC_FORGET, '{"scope": "yesterday"}', "`scope` must be one of: last_turn, everything"),
     (RPC_FORGET, "[]", "must be a JSON object"),
+    (RPC_FORGET, '{"about": "my card number"}', "Unknown argument 'about' (accepted: `scope`)"),  # the tool's only
+    (RPC_MARK_AWAY, '{"minutes": 5, "for": "lunch"}', "Unknown argument 'for' (accepted: `minutes`, `reason`)"),
     (RPC_MARK_AWAY, '{"minutes": -1}', "`minutes` must be more than 0"),
     (RPC_MARK_AWAY, '{"minutes": true}', "not true/false"),
     (RPC_MARK_AWAY, '{"reason": 7}', "`reason` must be a short text"),

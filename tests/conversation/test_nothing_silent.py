@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import prompts
-from tools import check_minutes
+from tools import MarkAwayArgs
 
 from .test_away import record_assistant
 
@@ -95,7 +95,8 @@ async def test_hold_lengths_read_naturally_whatever_the_wording(chat) -> None:
             outputs.append(_output(await c.say(words)))
             await c.say("I'm back")
         assert outputs[0] == outputs[1] and "about 5 minutes" in outputs[0]
-    assert [type(check_minutes(v)) for v in (5, 5.0, "5", "5.0")] == [int] * 4 and check_minutes("0.5") == 0.5
+    minutes = [MarkAwayArgs.check({"minutes": v}).minutes for v in (5, 5.0, "5", "5.0", "0.5")]
+    assert [type(m) for m in minutes[:4]] == [int] * 4 and minutes[4] == 0.5
 
 
 def _copy(tmp_path: Path) -> Path:
