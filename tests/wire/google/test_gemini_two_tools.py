@@ -33,6 +33,7 @@ line answers. The user-state flicker has its own cause: the plugin reports
 from __future__ import annotations
 
 import logging
+import random
 from typing import Any
 
 import pytest
@@ -76,6 +77,11 @@ def _spoken(result: Any) -> list[str]:
     return [e.item.text_content for e in result.events if e.type == "message" and e.item.role == "assistant"]
 
 
+def _jitter(fake: FakeGeminiLive) -> None:
+    """Small random delays in the model's replies: the faults these tests guard were races."""
+    fake.pace, fake.response_delay = random.uniform(0, 0.01), random.uniform(0, 0.01)
+
+
 async def _switch_and_away(fake: FakeGeminiLive, c: Any, *, run: bool = True) -> Any:
     """One reply that switches to the pirate and marks the user away: through ``session.run``
     (its RunResult returned), or ``generate_reply``, which has no run to hold open (so
@@ -98,6 +104,7 @@ async def test_switch_and_away_in_one_reply_does_not_stall_the_run(
     trust_fake_gemini: FakeGeminiLive, caplog: pytest.LogCaptureFixture
 ) -> None:
     fake = trust_fake_gemini
+    _jitter(fake)
     caplog.set_level(logging.WARNING, logger="livekit.agents")
     async with controlled_session("google", gemini_env(fake)) as c:
         first_agent = c.agent
@@ -123,6 +130,7 @@ async def test_two_forgets_in_one_reply_do_not_stall_the_run(
     trust_fake_gemini: FakeGeminiLive, caplog: pytest.LogCaptureFixture
 ) -> None:
     fake = trust_fake_gemini
+    _jitter(fake)
     caplog.set_level(logging.WARNING, logger="livekit.agents")
     async with controlled_session("google", gemini_env(fake)) as c:
         fake.queue_text("Nice.")
@@ -155,6 +163,7 @@ async def test_the_user_stays_away_through_a_switch_and_away_hand_off(trust_fake
     """The fresh session's entry line ends with the plugin's input_speech_stopped and livekit
     says "listening"; a listener used to see ["away", "listening", "away"]."""
     fake = trust_fake_gemini
+    _jitter(fake)
     async with controlled_session("google", gemini_env(fake)) as c:
         states: list[str] = []
         c.session.on("user_state_changed", lambda ev: states.append(ev.new_state))
@@ -183,6 +192,7 @@ async def test_two_tools_in_one_reply_without_a_hand_off_do_not_stall(
     single follow-up turn resolves livekit's wait (switching to the persona already speaking
     changes nothing, so no hand-off)."""
     fake = trust_fake_gemini
+    _jitter(fake)
     caplog.set_level(logging.WARNING, logger="livekit.agents")
     async with controlled_session("google", gemini_env(fake)) as c:
         fake.queue_reply(ToolCall("switch_persona", {"persona": "assistant"}), ToolCall("mark_user_away", {"minutes": 5}))
@@ -205,6 +215,7 @@ async def test_a_hand_off_alone_does_not_stall(
 ) -> None:
     """The hand-off's own output asks for no reply, so livekit waits for none."""
     fake = trust_fake_gemini
+    _jitter(fake)
     caplog.set_level(logging.WARNING, logger="livekit.agents")
     async with controlled_session("google", gemini_env(fake)) as c:
         first_agent = c.agent
