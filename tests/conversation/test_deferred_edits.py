@@ -88,3 +88,44 @@ async def test_the_provider_closes_what_it_made() -> None:
     assert a.closed and not b.closed and provider.made == [b]
     await provider.aclose()
     assert b.closed and provider.made == []
+
+
+async def test_closing_waits_for_a_deferred_forget_then_closes_the_models(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The composition root's order: a forget still being applied when the session is
+    closed is finished first, and the model it edits is closed only after it."""
+    from agent.compose import build_session
+    from tests.harness import ScriptedProvider
+
+    model = ScriptedLLM("Noted.", call("forget_conversation", scope="last_turn"), "Forgotten.")
+    live = build_session(
+        ScriptedProvider("pipeline", {}, model=model), env={},
+        vad=None, user_away_timeout=None, turn_handling={"turn_detection": "manual"},
+    )  # fmt: skip
+    order: list[str] = []
+    close = model.aclose
+
+    async def closing() -> None:
+        order.append("model closed")
+        await close()
+
+    monkeypatch.setattr(model, "aclose", closing)
+    await live.start(greet=False)
+    await live.session.run(user_input=SECRET)
+    apply = live.controller.strategy.apply_forget
+
+    async def slow(*args: Any, **kwargs: Any) -> Any:
+        await asyncio.sleep(0.2)
+        done = await apply(*args, **kwargs)
+        order.append("forgotten")
+        return done
+
+    monkeypatch.setattr(live.controller.strategy, "apply_forget", slow)
+    tools_ran = asyncio.Event()
+    live.session.on("function_tools_executed", lambda _: tools_ran.set())
+    run = asyncio.ensure_future(live.session.run(user_input="forget that"))
+    await asyncio.wait_for(tools_ran.wait(), 5)
+    await live.aclose()  # the forget is still being applied
+    await asyncio.gather(run, return_exceptions=True)
+
+    assert order == ["forgotten", "model closed"]
+    assert SECRET not in [m.text_content for m in live.session.history.messages()]

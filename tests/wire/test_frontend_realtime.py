@@ -279,3 +279,25 @@ async def test_gemini_switch_outlives_the_callers_deadline(worker: Any, fake_gem
         assert w.ctl.persona_id == "pirate" and w.ctl.hand_off is None
 
     assert second.system_instruction == expected_instructions("google", "pirate")
+
+
+async def test_openai_forget_from_a_frontend_that_the_service_refuses_in_part_says_so(
+    worker: Any, fake_openai: FakeOpenAIRealtime
+) -> None:
+    """One item to delete is already gone on the service (item_delete_invalid_item_id): the
+    answer is "incomplete", the agent says lines/forget_incomplete, and the words still
+    leave the transcript."""
+    fake_openai.queue_text(GREETING)
+    async with worker(_openai(fake_openai)) as w:
+        fake_openai.queue_text("Noted.")
+        await w.say(SECRET)
+        (conn,) = fake_openai.connections
+        conn.items.remove(next(it for it in conn.items if SECRET in _text(it)))  # gone on the server only
+        fake_openai.queue_text("Sorry.")
+        answer = await w.participant.call(RPC_FORGET, {"scope": "last_turn"})
+        history = w.history_texts()
+
+    assert answer["status"] == "incomplete"
+    assert answer["announced"] == expected_line("lines/forget_incomplete", scope="last_turn")
+    assert [e["error"]["code"] for e in fake_openai.sent_events("error")] == ["item_delete_invalid_item_id"]
+    assert SECRET not in history and "Noted." not in history
