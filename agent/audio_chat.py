@@ -21,6 +21,7 @@ import prompts
 
 from .audio_io import AudioFileError, SpeechFeed, Speaker, attach, read_speech, write_wav
 from . import privacy
+from .compose import build_session
 from .chat import LineReader, Printer, SessionEnd, print_events, serve_lines, start_up
 from .providers import load_env
 from .session import lk_private

@@ -22,7 +22,6 @@ from typing import Any
 import numpy as np
 from livekit.agents import AgentSession
 
-import prompts
 from agent.audio_io import FEED_RATE, Segment, SpeechFeed, Speaker, attach
 from agent.offline.speech import PiperTTS, resample
 from agent.offline.voices import OfflineVoice

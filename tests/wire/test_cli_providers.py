@@ -29,8 +29,7 @@ from livekit.agents import AgentServer
 
 import prompts
 from agent import worker
-from agent.session.control import SessionController
-from agent.providers import ConfigError, Provider
+from agent.providers import ConfigError
 from agent.worker import ATTR_PERSONA, ATTR_USER_STATE, session_attributes
 
 from .conftest import controlled_session, expected_instructions
