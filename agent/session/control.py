@@ -65,8 +65,8 @@ class SessionController(RequestedChanges):
         self._edits = asyncio.Lock()  # edits of the context in place: one at a time
         self.hand_off: HandOff | None = None  # asked of livekit, not entered or dropped yet
         self._render_faults: set[str] = set()  # lines that failed to render, logged once each
-        self.behaviour = provider.behaviour
-        self.strategy = strategy_for(provider, self.behaviour)
+        self.changeable = provider.changeable
+        self.strategy = strategy_for(provider, self.changeable)
 
     # -- building agents and rendering ------------------------------------------------
 
@@ -75,7 +75,7 @@ class SessionController(RequestedChanges):
             self.library.persona(persona_id or self.persona_id),
             user_name=self.user_name,
             language=self.language,
-            capabilities=self.behaviour.as_template_variables(),
+            capabilities=self.changeable.as_template_variables(),
             away=self.away.active,
         ) | ({"personas": []} if self.own_instructions is not None else {}) | extra
 

@@ -10,7 +10,7 @@ from livekit.agents import llm, tts
 
 import prompts
 
-from .capabilities import Behaviour
+from .capabilities import Changeable
 from .confirmations import Confirmations
 
 
@@ -39,7 +39,7 @@ class ModelSource(Protocol):
     def realtime(self) -> bool: ...
 
     @property
-    def behaviour(self) -> Behaviour: ...
+    def changeable(self) -> Changeable: ...
 
     @property
     def voice_key(self) -> str | None:
