@@ -34,7 +34,7 @@ from livekit.agents import AgentSession
 import prompts
 
 from . import lk_private
-from .model_source import Understanding
+from .model_source import RequestReader
 
 
 class HoldHost(Protocol):
@@ -43,7 +43,7 @@ class HoldHost(Protocol):
     library: prompts.PromptLibrary
     persona_id: str
 
-    def router(self) -> Understanding: ...
+    def router(self) -> RequestReader: ...
 
     def line(self, name: str, persona_id: str | None = None, **extra: Any) -> str: ...
 

@@ -19,7 +19,7 @@ from . import aio, forgetting, lk_private
 from .away import AwayHold, AwayPolicy
 from .hand_off import HandOff
 from .requested import RequestedChanges
-from .model_source import ModelSource, Understanding
+from .model_source import ModelSource, RequestReader
 from .controlled_agent import ControlledAgent
 from .strategies import Applied, strategy_for
 
@@ -116,7 +116,7 @@ class SessionController(RequestedChanges):
         except prompts.PromptError as e:
             return self._apology(e)
 
-    def router(self) -> Understanding:
+    def router(self) -> RequestReader:
         return self.provider.understanding(self.library)
 
     def persona_choices(self) -> list[PersonaChoice]:
