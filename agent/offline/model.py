@@ -1,6 +1,6 @@
 """The offline model: a livekit ``llm.LLM`` that needs no key and no network.
 
-It calls the session tools when the router recognises a request, reads the
+It calls the session tools when the understanding recognises a request, reads the
 tools' outputs back to the user, and otherwise answers with the persona's
 offline line. Everything around it is the real LiveKit code path.
 """
