@@ -185,15 +185,17 @@ class SessionController(RequestedChanges):
             return replace(outcome, say="")
 
     async def mark_away(self, reason: str | None, minutes: float | None, ctx: RunContext) -> Outcome:
-        return self._mark_away(minutes, call_id=ctx.function_call.call_id)
+        return self._mark_away(minutes, reason=reason, call_id=ctx.function_call.call_id)
 
-    def _mark_away(self, minutes: float | None, *, call_id: str | None = None) -> Outcome:
+    def _mark_away(self, minutes: float | None, *, reason: str | None = None, call_id: str | None = None) -> Outcome:
+        """``reason``: why the user stepped away, as they said it (user text: the lines get
+        it, the logs never)."""
         already = self.away.requested
-        self.away.start(requested=True, minutes=minutes, call_id=call_id)
+        self.away.start(requested=True, minutes=minutes, reason=reason, call_id=call_id)
         subject = about_minutes(minutes or self.away.policy.default_hold_minutes)
         if already:
             return Outcome("already_away", subject)
-        return Outcome("away", subject, say=self.line("lines/away_ack", minutes=minutes))
+        return Outcome("away", subject, say=self.line("lines/away_ack", minutes=minutes, reason=reason))
 
     # -- the cores --------------------------------------------------------------------------
 
