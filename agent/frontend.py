@@ -187,8 +187,8 @@ class Frontend:
         return self.ctl.request_forget(_checked(ForgetScopeArgs, args).scope)
 
     def _mark_away(self, args: dict[str, Any]) -> Coroutine[Any, Any, Outcome]:
-        # `reason` is checked as the tool checks it, but not kept: a frontend's hold has none
-        return self.ctl.request_mark_away(_checked(MarkAwayArgs, args).minutes)
+        checked = _checked(MarkAwayArgs, args)
+        return self.ctl.request_mark_away(checked.minutes, reason=checked.reason)
 
     def _mark_back(self, args: dict[str, Any]) -> Coroutine[Any, Any, Outcome]:
         _checked(Arguments, args)  # none at all

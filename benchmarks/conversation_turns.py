@@ -1,6 +1,6 @@
 """Time per turn: the same scripted 20-turn conversation through a bare LiveKit
 Agent and through this agent (real AgentSession, text only), plus the offline
-router's time per utterance.
+understanding's time per utterance.
 
     python benchmarks/conversation_turns.py
 """
@@ -56,13 +56,13 @@ async def this_agent_turns(library: prompts.PromptLibrary) -> float:
     return elapsed / TURNS
 
 
-def router_time(library: prompts.PromptLibrary) -> float:
+def understanding_time(library: prompts.PromptLibrary) -> float:
     ctl = SessionController(library, ScriptedProvider("pipeline", {}, model=ScriptedLLM()))
-    router = ctl.router()
+    understanding = ctl.router()
     n = 2000
     start = time.perf_counter()
     for i in range(n):
-        router.route(UTTERANCES[i % len(UTTERANCES)])
+        understanding.route(UTTERANCES[i % len(UTTERANCES)])
     return (time.perf_counter() - start) / n
 
 
@@ -73,10 +73,10 @@ async def main() -> None:
         bare.append(await bare_agent_turns())
         ours.append(await this_agent_turns(library))
     b, o = statistics.median(bare), statistics.median(ours)
-    print(f"bare LiveKit Agent : {b * 1000:7.2f} ms/turn (median of {ROUNDS} runs of {TURNS} turns)")
-    print(f"this agent         : {o * 1000:7.2f} ms/turn")
-    print(f"ratio              : {o / b:7.2f}x")
-    print(f"offline router     : {router_time(library) * 1e6:7.1f} us/utterance")
+    print(f"bare LiveKit Agent   : {b * 1000:7.2f} ms/turn (median of {ROUNDS} runs of {TURNS} turns)")
+    print(f"this agent           : {o * 1000:7.2f} ms/turn")
+    print(f"ratio                : {o / b:7.2f}x")
+    print(f"offline understanding: {understanding_time(library) * 1e6:7.1f} us/utterance")
 
 
 if __name__ == "__main__":

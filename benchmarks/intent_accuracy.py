@@ -1,11 +1,11 @@
-"""How well the offline model understands requests: the old phrase router against
-the new understanding, on the held-aside set (``prompts/intents/held_out.yaml``,
-which the offline model never reads) and on the development set.
+"""How well the offline model understands requests, on the held-aside set
+(``prompts/intents/held_out.yaml``, which the offline model never reads) and on the
+development set. (The old phrase router it was once compared with is removed; its last
+figures are in README.md.)
 
     python benchmarks/intent_accuracy.py                  # held-aside set
     python benchmarks/intent_accuracy.py --set examples   # development set
     python benchmarks/intent_accuracy.py --loo            # development set, each line left out of the examples it is matched against
-    python benchmarks/intent_accuracy.py --old-triggers OLD.yaml   # the router on another triggers file
 
 Right: the right tool with the right arguments (persona; minutes; scope, or what to
 forget), or no tool for near misses and chat. A false call: any tool on a near miss
@@ -26,8 +26,6 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-
-import yaml  # noqa: E402
 
 import prompts  # noqa: E402
 from prompts.examples import HELD_OUT, Example, parse_examples  # noqa: E402
@@ -110,19 +108,13 @@ def report(name: str, r: dict[str, Any], show: int) -> None:
         print(f"   {text!r}: want {want}, got {got} {args or ''}")
 
 
-def build(engine: str, library: prompts.PromptLibrary, old_triggers: str | None) -> tuple[Any, float]:
-    from agent.offline.router import Router
+def build(library: prompts.PromptLibrary) -> tuple[Any, float]:
+    from agent.offline.understanding import Understanding
 
     personas = tuple(library.personas().values())
     aliases = {w: p.id for p in personas for w in (p.id, p.name, *p.aliases)}
     start = time.perf_counter()
-    if engine == "router":
-        triggers = yaml.safe_load(Path(old_triggers).read_text()) if old_triggers else library.triggers()
-        made = Router(triggers, aliases)
-    else:
-        from agent.offline.understanding import Understanding
-
-        made = Understanding(library.triggers(), aliases, library.examples(), default_persona=prompts.DEFAULT_PERSONA)
+    made = Understanding(library.triggers(), aliases, library.examples(), default_persona=prompts.DEFAULT_PERSONA)
     return made, (time.perf_counter() - start) * 1e3
 
 
@@ -130,14 +122,13 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--set", default="held_out", choices=["held_out", "examples"])
     parser.add_argument("--loo", action="store_true", help="development set, each line left out of the examples")
-    parser.add_argument("--old-triggers", help="the router on this triggers.yaml (e.g. main's)")
     parser.add_argument("--show", type=int, default=40, help="wrong lines to list")
     args = parser.parse_args()
 
     import livekit.agents  # noqa: F401  (the chat and the worker have it loaded already)
 
     start = time.perf_counter()
-    import agent.offline.understanding  # noqa: F401  (import time of the new engine alone)
+    import agent.offline.understanding  # noqa: F401  (import time of the understanding alone)
 
     import_ms = (time.perf_counter() - start) * 1e3
     library = prompts.PromptLibrary()
@@ -146,16 +137,15 @@ def main() -> None:
     assert not faults, faults
     print(f"set: {name}.yaml, {len(examples)} lines "
           f"({sum(e.kind == 'near_miss' for e in examples)} near misses, {sum(e.kind == 'chat' for e in examples)} chat)")
-    for engine in ("router", "understanding"):
-        made, load_ms = build(engine, library, args.old_triggers)
-        if args.loo and engine == "understanding":
-            route = lambda text, ex, made=made: made.route(text, leave_out=ex.text)  # noqa: E731
-        else:
-            route = lambda text, ex, made=made: made.route(text)  # noqa: E731
-        title = "old phrase router" + (f" ({args.old_triggers})" if args.old_triggers else " (current triggers.yaml)") if engine == "router" else "new understanding"
-        report(f"{title}: as written", score(route, examples), args.show)
-        report(f"{title}: as speech-to-text writes it", score(route, examples, as_stt), 0 if engine == "router" else 10)
-        print(f"load: {load_ms:.1f} ms" + (f" (+ import {import_ms:.0f} ms)" if engine == "understanding" else ""))
+    print("(the old phrase router is removed and no longer compared; its last figures are in README.md)")
+    made, load_ms = build(library)
+    if args.loo:
+        route = lambda text, ex: made.route(text, leave_out=ex.text)  # noqa: E731
+    else:
+        route = lambda text, ex: made.route(text)  # noqa: E731
+    report("understanding: as written", score(route, examples), args.show)
+    report("understanding: as speech-to-text writes it", score(route, examples, as_stt), 10)
+    print(f"load: {load_ms:.1f} ms (+ import {import_ms:.0f} ms)")
     code = sum(p.stat().st_size for p in (ROOT / "agent" / "offline").glob("*.py"))
     content = sum((ROOT / "prompts" / f).stat().st_size for f in ("triggers.yaml", "intents/examples.yaml"))
     print(f"\ninstall size: no packages beyond the project's; agent/offline/*.py {code / 1024:.0f} KB, "

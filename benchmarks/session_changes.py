@@ -48,7 +48,7 @@ class Figure:
 
 
 # ------------------------------------------------------------------------------------------
-# in-process: offline router and a scripted pipeline LLM
+# in-process: the offline model and a scripted pipeline LLM
 # ------------------------------------------------------------------------------------------
 
 

@@ -31,6 +31,7 @@ LINE_SAMPLES: dict[str, list[Any]] = {
     "scope": ["last_turn", "everything"],
     "about": [None, "your card number"],
     "minutes": [None, 5, 0.5],
+    "reason": [None, "someone's at the door"],
     "requested": [True, False],
 }
 

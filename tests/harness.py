@@ -4,15 +4,18 @@ pointed at a loopback server), driven with session.run."""
 
 from __future__ import annotations
 
+import shutil
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from livekit.agents import AgentSession, llm
 
 import prompts
+from prompts.library import PACKAGE_DIR, SUFFIX
 from agent.session.away import AwayPolicy
 from agent.compose import build_session
 from agent.session.control import SessionController
@@ -20,6 +23,15 @@ from agent.providers import Provider
 from tests.compat import timeout
 
 TIME_LIMIT = 10.0  # a whole session test; a hang fails instead of blocking the suite
+
+
+def prompts_folder(tmp_path: Path, templates: dict[str, str] | None = None) -> Path:
+    """A copy of the shipped prompts in ``tmp_path``, with ``templates`` (name without the
+    suffix, such as ``lines/away_ack`` -> text) written over it."""
+    root = Path(shutil.copytree(PACKAGE_DIR, tmp_path / "prompts", ignore=shutil.ignore_patterns("*.py", "__pycache__")))
+    for name, text in (templates or {}).items():
+        (root / f"{name}{SUFFIX}").write_text(text)
+    return root
 
 
 @dataclass

@@ -13,7 +13,7 @@ import difflib
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from .router import Intent
+from .words import Intent
 
 Words = tuple[str, ...]
 CLOSE = 0.8  # how close a line must be to a request example
@@ -24,7 +24,6 @@ MARGIN = 0.1  # ahead of the closest near miss by at least this much
 class ExampleMatcher:
     def __init__(self, examples: Iterable[Any], normaliser: Any, mask: Callable[[Words], Words]) -> None:
         self._mask = mask
-        self._normaliser = normaliser
         self._rows: list[tuple[Words, str, Any]] = []  # masked words, original text, example
         for ex in examples:
             ws = self.prepare(normaliser.clauses(ex.text))

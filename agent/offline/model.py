@@ -1,6 +1,6 @@
 """The offline model: a livekit ``llm.LLM`` that needs no key and no network.
 
-It calls the session tools when the router recognises a request, reads the
+It calls the session tools when the understanding recognises a request, reads the
 tools' outputs back to the user, and otherwise answers with the persona's
 offline line. Everything around it is the real LiveKit code path.
 """
@@ -19,13 +19,13 @@ from tools.session_tools import DO_NOT_REPLY, SAY_PREFIX
 
 from ..session.forgetting import last_exchanged
 from ..session.lk_private import ChunkStream
-from ..session.model_source import Understanding
+from ..session.model_source import RequestReader
 
 _SAY = re.compile(re.escape(SAY_PREFIX) + r'\s*"(.*)"\s*$', re.S)
 
 
 class OfflineLLM(llm.LLM):
-    def __init__(self, *, router: Callable[[], Understanding], offline_line: Callable[[], str]) -> None:
+    def __init__(self, *, router: Callable[[], RequestReader], offline_line: Callable[[], str]) -> None:
         """``router`` and ``offline_line`` are called each turn, so edits to the
         trigger phrases, aliases and templates apply at once."""
         super().__init__()

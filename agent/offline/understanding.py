@@ -26,7 +26,7 @@ from tools.arguments import MAX_AWAY_MINUTES
 from .examples import ExampleMatcher
 from .normalise import UNITS as _UNITS
 from .normalise import Normaliser, duration_at
-from .router import Intent, Router, phrases, words
+from .words import Intent, phrases, words
 
 Words = tuple[str, ...]
 NOTHING = Intent("")  # decided: no tool (stop looking)
@@ -44,8 +44,8 @@ class Understanding:
         """``aliases``: each spoken word or phrase (ids, names, aliases) -> persona id;
         ``examples``: prompts.examples.Example rows (the development set)."""
         t = dict(triggers or {})
-        self.router = Router(t, aliases)  # lead-ins, the precise phrases, returns
         self.clean = Normaliser(t)
+        self.lead_ins = phrases(t.get("lead_ins"))
         self.default_persona = default_persona
         self.tails = phrases(t.get("tails"))
         self.not_requests = phrases(t.get("not_requests"))
@@ -58,6 +58,10 @@ class Understanding:
         self.pause = phrases(away.get("pause"))
         self.reasons = set(words(" ".join(away.get("reasons") or ())))
         self.talk_after = phrases(away.get("talk_after"))
+
+        back = t.get("returned") or {}
+        self.back_start = phrases(back.get("start"))
+        self.back_alone = phrases(back.get("alone"))
 
         forget = t.get("forget_conversation") or {}
         self.forget_phrases = {s: (phrases((forget.get(s) or {}).get("start")), phrases((forget.get(s) or {}).get("alone"))) for s in ("everything", "last_turn")}
@@ -98,7 +102,13 @@ class Understanding:
         return self._with_arguments(intent, clauses) if intent else None
 
     def is_return(self, text: str, addressed_as: Iterable[str] = ()) -> bool:
-        return self.router.is_return(self.clean.text(text), addressed_as)
+        """True when a user who stepped away is back: "I'm back", or speaking to the agent by name."""
+        said = self.clean.clauses(text)
+        # with and without lead-ins: "sorry about that" is itself a return
+        clauses = [c for s in said for c in (s, self._strip(s)) if c]
+        whole = self._strip(tuple(w for s in said for w in s))
+        starts = [*self.back_start, *phrases(addressed_as)]
+        return _is_one_of(whole, self.back_alone) or any(_starts(c, starts) is not None for c in clauses)
 
     # -- forget -----------------------------------------------------------------------------
 
@@ -264,7 +274,15 @@ class Understanding:
     # -- helpers ----------------------------------------------------------------------------
 
     def _strip(self, ws: Words) -> Words:
-        return self.router.strip_lead_ins(ws)
+        """``ws`` without the polite lead-ins it opens with ("ok so", "sorry"), never all of it."""
+        changed = True
+        while ws and changed:
+            changed = False
+            for lead in self.lead_ins:
+                if ws[: len(lead)] == lead and len(ws) > len(lead):
+                    ws, changed = ws[len(lead) :], True
+                    break
+        return ws
 
     def _then_tails(self, ws: Words, phrases: Sequence[Words], also: Sequence[Words] = ()) -> bool:
         """``ws`` is one of ``phrases`` (or empty when no phrases are given), followed only by tails."""

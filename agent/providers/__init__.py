@@ -16,13 +16,13 @@ from __future__ import annotations
 from ..env import ConfigError, load_env, read_env_file
 from .provider import Provider
 from .registry import (
-    ENDPOINTS, KNOWN, PROVIDERS, REALTIME, REQUIRED, SETTINGS, SPECS, VOICE_KEYS, behaviour_for, check_config,
+    ENDPOINTS, KNOWN, PROVIDERS, REALTIME, REQUIRED, SETTINGS, SPECS, VOICE_KEYS, changeable_for, check_config,
     choose_provider, describe_endpoint, spec_for, url_host,
 )  # fmt: skip
 from .spec import Endpoint, ProviderSpec
 
 __all__ = [
     "ENDPOINTS", "KNOWN", "PROVIDERS", "REALTIME", "REQUIRED", "SETTINGS", "SPECS", "VOICE_KEYS", "ConfigError",
-    "Endpoint", "Provider", "ProviderSpec", "behaviour_for", "check_config", "choose_provider", "describe_endpoint",
+    "Endpoint", "Provider", "ProviderSpec", "changeable_for", "check_config", "choose_provider", "describe_endpoint",
     "load_env", "read_env_file", "spec_for", "url_host",
 ]  # fmt: skip

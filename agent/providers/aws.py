@@ -12,7 +12,7 @@ from typing import Any
 from livekit.agents import llm
 
 from ..env import ConfigError
-from ..session.capabilities import Behaviour
+from ..session.capabilities import Changeable
 from .spec import ProviderSpec
 
 
@@ -59,7 +59,7 @@ SPEC = ProviderSpec(
     realtime=True,
     # livekit-plugins-aws 1.8.9 (Nova Sonic): instructions and history only at session start,
     # no voice setter
-    behaviour=Behaviour(instructions_live=False, context_live=False, voice="reconnect"),
+    changeable=Changeable(instructions_live=False, context_live=False, voice="reconnect"),
     build_model=build_model,
     voice_key="aws",
     settings=("AWS_REGION", "AWS_DEFAULT_REGION", "NOVA_SONIC_MODEL", *AWS_CREDENTIALS),

@@ -7,7 +7,7 @@ from typing import Any
 
 from livekit.agents import llm
 
-from ..session.capabilities import Behaviour
+from ..session.capabilities import Changeable
 from .settings import plugin_options
 from .spec import Endpoint, ProviderSpec
 
@@ -35,7 +35,7 @@ SPEC = ProviderSpec(
     name="google",
     realtime=True,
     # Gemini API (not Vertex): instructions are appended as a model turn, removals are ignored
-    behaviour=Behaviour(instructions_live=False, context_live=False, voice="reconnect"),
+    changeable=Changeable(instructions_live=False, context_live=False, voice="reconnect"),
     build_model=build_model,
     voice_key="google",
     settings=("GOOGLE_API_KEY", "GOOGLE_BASE_URL", "GEMINI_MODEL"),

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 
 from ..env import ConfigError
 from ..offline.model import OfflineLLM
-from ..session.capabilities import Behaviour
+from ..session.capabilities import Changeable
 from ..session.model_source import ModelHooks
 from .spec import ProviderSpec
 
@@ -28,7 +28,7 @@ SPEC = ProviderSpec(
     name="offline",
     realtime=False,
     # the prompt is rebuilt each turn and TTS voices swap freely
-    behaviour=Behaviour(instructions_live=True, context_live=True, voice="live"),
+    changeable=Changeable(instructions_live=True, context_live=True, voice="live"),
     build_model=build_model,
     voice_key="offline",
     describe=describe,

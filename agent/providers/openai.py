@@ -8,7 +8,7 @@ from typing import Any
 
 from livekit.agents import llm, stt, tts
 
-from ..session.capabilities import Behaviour
+from ..session.capabilities import Changeable
 from .openai_answers import ServerAnswers
 from .settings import plugin_options
 from .spec import Endpoint, ProviderSpec
@@ -63,7 +63,7 @@ SPEC = ProviderSpec(
     name="openai",
     realtime=True,
     # session.update and conversation.item.delete work; the voice is fixed once audio was produced
-    behaviour=Behaviour(instructions_live=True, context_live=True, voice="before_audio"),
+    changeable=Changeable(instructions_live=True, context_live=True, voice="before_audio"),
     build_model=build_model,
     voice_key="openai",
     settings=("OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_REALTIME_MODEL"),

@@ -9,7 +9,7 @@ from typing import Any
 from livekit.agents import llm
 
 from ..env import ConfigError
-from ..session.capabilities import Behaviour
+from ..session.capabilities import Changeable
 from . import openai, speech
 from .spec import Endpoint, ProviderSpec
 
@@ -28,7 +28,7 @@ SPEC = ProviderSpec(
     name="pipeline",
     realtime=False,
     # the prompt is rebuilt each turn and TTS voices swap freely
-    behaviour=Behaviour(instructions_live=True, context_live=True, voice="live"),
+    changeable=Changeable(instructions_live=True, context_live=True, voice="live"),
     build_model=build_model,
     settings=("LLM_BASE_URL", "LLM_MODEL", "LLM_API_KEY"),
     required=(("LLM_BASE_URL", "an OpenAI-compatible LLM, e.g. http://localhost:11434/v1 for Ollama"),),

@@ -13,11 +13,11 @@ from livekit.agents import llm, tts
 import prompts
 
 from ..offline.understanding import Understanding
-from ..session.capabilities import Behaviour
+from ..session.capabilities import Changeable
 from ..session.confirmations import Confirmations
 from ..session.model_source import ModelHooks
 from . import speech
-from .registry import behaviour_for, spec_for
+from .registry import changeable_for, spec_for
 from .spec import ProviderSpec
 
 
@@ -52,9 +52,9 @@ class Provider:
         self.spec.import_plugin()
 
     @property
-    def behaviour(self) -> Behaviour:
+    def changeable(self) -> Changeable:
         # a realtime model reports its own capabilities; building one opens no connection
-        return behaviour_for(self.name, self.model_for({}) if self.realtime else None)
+        return changeable_for(self.name, self.model_for({}) if self.realtime else None)
 
     def confirmations(self, rt_session: Any) -> Confirmations:
         """What the provider answers to the updates made on ``rt_session`` (``with`` block)."""

@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 
 from ..env import ConfigError
 from ..session import capabilities
-from ..session.capabilities import Behaviour
+from ..session.capabilities import Changeable
 from . import aws, google, offline, openai, pipeline, speech, ultravox
 from .spec import ProviderSpec
 
@@ -30,7 +30,7 @@ PROVIDERS = tuple(BY_NAME)
 REALTIME = tuple(spec.name for spec in SPECS if spec.realtime)
 REQUIRED = {spec.name: spec.required for spec in SPECS if spec.required}
 ENDPOINTS = {spec.name: spec.endpoints for spec in SPECS if spec.endpoints}
-KNOWN: dict[str, Behaviour] = {spec.name: spec.behaviour for spec in SPECS}
+KNOWN: dict[str, Changeable] = {spec.name: spec.changeable for spec in SPECS}
 # every variable a provider reads (its speech's too)
 SETTINGS = tuple(dict.fromkeys([*(v for spec in SPECS for v in spec.settings), *speech.SETTINGS]))
 # every key of a persona's `voices:` a provider reads (prompts/persona.py checks persona files against its own copy)
@@ -50,9 +50,9 @@ def choose_provider(env: Mapping[str, str], override: str | None = None) -> str:
     return next((n for n in AUTOMATIC if all(env.get(v) for v, _ in BY_NAME[n].required)), FALLBACK)
 
 
-def behaviour_for(name: str, model: object) -> Behaviour:
+def changeable_for(name: str, model: object) -> Changeable:
     """The provider's capability row, merged with what its model reports (capabilities.py)."""
-    return capabilities.behaviour_for(KNOWN.get(name), model)
+    return capabilities.changeable_for(KNOWN.get(name), model)
 
 
 def check_config(name: str, env: Mapping[str, str]) -> None:

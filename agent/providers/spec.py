@@ -9,7 +9,7 @@ from typing import Any
 
 from livekit.agents import llm
 
-from ..session.capabilities import Behaviour
+from ..session.capabilities import Changeable
 from ..session.confirmations import Confirmations, Unasked
 from ..session.model_source import ModelHooks
 
@@ -44,7 +44,7 @@ class ProviderSpec:
 
     name: str  # as --provider and AGENT_PROVIDER name it
     realtime: bool  # its model hears and speaks for itself (a RealtimeModel)
-    behaviour: Behaviour  # what it can change mid-session (capabilities.py merges livekit's report)
+    changeable: Changeable  # what it can change mid-session (capabilities.py merges livekit's report)
     # a new model each call: (env, a persona's voices, the session's ModelHooks or None) -> model
     build_model: Callable[[Env, Mapping[str, str], ModelHooks | None], llm.LLM | llm.RealtimeModel]
     voice_key: str | None = None  # the key in a persona's `voices:` its model is built with

@@ -27,7 +27,7 @@ from typing import Any
 
 from livekit.agents import llm
 
-from ..session.capabilities import Behaviour
+from ..session.capabilities import Changeable
 from .settings import plugin_options
 from .spec import Endpoint, ProviderSpec
 
@@ -88,7 +88,7 @@ SPEC = ProviderSpec(
     # livekit-plugins-ultravox 1.8.9: new instructions restart the call without its history,
     # removals send nothing, the voice is set only when a call is created; seeding a call
     # with an earlier tool result sends it as the answer to an invocation this call never made
-    behaviour=Behaviour(instructions_live=False, context_live=False, voice="reconnect", seeds_tool_results=False),
+    changeable=Changeable(instructions_live=False, context_live=False, voice="reconnect", seeds_tool_results=False),
     build_model=build_model,
     voice_key="ultravox",
     settings=("ULTRAVOX_API_KEY", "ULTRAVOX_BASE_URL", "ULTRAVOX_MODEL"),

@@ -34,7 +34,7 @@ from livekit.agents import AgentSession
 import prompts
 
 from . import lk_private
-from .model_source import Understanding
+from .model_source import RequestReader
 
 
 class HoldHost(Protocol):
@@ -43,7 +43,7 @@ class HoldHost(Protocol):
     library: prompts.PromptLibrary
     persona_id: str
 
-    def router(self) -> Understanding: ...
+    def router(self) -> RequestReader: ...
 
     def line(self, name: str, persona_id: str | None = None, **extra: Any) -> str: ...
 
@@ -65,6 +65,7 @@ class AwayPolicy:
 @dataclass
 class _Hold:
     requested: bool
+    reason: str | None = None  # why the user stepped away, if they said (lines/away_checkin gets it)
     timer: asyncio.TimerHandle | None = None
     checked_in: bool = False
     check_in: Any = None  # the check-in's SpeechHandle
@@ -121,13 +122,15 @@ class AwayHold:
 
     # -- starting and ending ----------------------------------------------------------------
 
-    def start(self, *, requested: bool, minutes: float | None, call_id: str | None = None) -> None:
+    def start(self, *, requested: bool, minutes: float | None, reason: str | None = None, call_id: str | None = None) -> None:
         """``call_id``: the ``mark_user_away`` call that asked for the hold (its reply is
-        the acknowledgement)."""
+        the acknowledgement). ``reason``: why, if the user said; a hold extended without
+        one ("five more minutes") keeps the reason given before."""
         if self._closed:
             return
-        self._stop(self._hold)
-        self._hold = hold = _Hold(requested=requested)
+        previous = self._hold
+        self._stop(previous)
+        self._hold = hold = _Hold(requested=requested, reason=reason or (previous.reason if previous else None))
         self._reset_turn_state()
         self._welcome_turn = None
         if not requested:
@@ -196,7 +199,7 @@ class AwayHold:
             self._arm(hold, self.policy.retry_minutes, self._check_in)
             return
         hold.checked_in = True
-        hold.check_in = self.ctl.speak(self.ctl.line("lines/away_checkin", requested=hold.requested))
+        hold.check_in = self.ctl.speak(self.ctl.line("lines/away_checkin", requested=hold.requested, reason=hold.reason))
         self._arm(hold, self.policy.goodbye_after_minutes, self._say_goodbye)
 
     def _say_goodbye(self) -> None:

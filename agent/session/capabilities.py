@@ -4,8 +4,8 @@ livekit's ``RealtimeCapabilities`` says whether instructions and the chat contex
 are mutable; it says nothing about the voice, and for some providers it reports
 changes that do not really take (new instructions only appended as a turn, items
 that cannot be removed, a reconnect that resumes the old history). Each provider's row of
-known behaviour (its module in agent/providers/) fills the gaps; where either says "no",
-the answer is no.
+what is known to change (its module in agent/providers/) fills the gaps; where either
+says "no", the answer is no.
 """
 
 from __future__ import annotations
@@ -19,7 +19,9 @@ VoiceChange = Literal["live", "before_audio", "reconnect", "none"]
 
 
 @dataclass(frozen=True)
-class Behaviour:
+class Changeable:
+    """What can change mid-session on a provider, and how the voice changes."""
+
     instructions_live: bool
     context_live: bool
     voice: VoiceChange
@@ -35,12 +37,12 @@ class Behaviour:
 
 
 # a realtime provider we know nothing about: trust only what livekit reports
-_UNKNOWN_REALTIME = Behaviour(instructions_live=True, context_live=True, voice="none")
+_UNKNOWN_REALTIME = Changeable(instructions_live=True, context_live=True, voice="none")
 
 
-def behaviour_for(known: Behaviour | None, model: object) -> Behaviour:
-    """A provider's row of known behaviour (None: nothing known), narrowed by what its
-    realtime model reports."""
+def changeable_for(known: Changeable | None, model: object) -> Changeable:
+    """What a provider is known to change mid-session (None: nothing known), narrowed
+    by what its realtime model reports."""
     known = known or _UNKNOWN_REALTIME
     if not isinstance(model, llm.RealtimeModel):
         return known

@@ -19,7 +19,7 @@ from . import aio, forgetting, lk_private
 from .away import AwayHold, AwayPolicy
 from .hand_off import HandOff
 from .requested import RequestedChanges
-from .model_source import ModelSource, Understanding
+from .model_source import ModelSource, RequestReader
 from .controlled_agent import ControlledAgent
 from .strategies import Applied, strategy_for
 
@@ -65,8 +65,8 @@ class SessionController(RequestedChanges):
         self._edits = asyncio.Lock()  # edits of the context in place: one at a time
         self.hand_off: HandOff | None = None  # asked of livekit, not entered or dropped yet
         self._render_faults: set[str] = set()  # lines that failed to render, logged once each
-        self.behaviour = provider.behaviour
-        self.strategy = strategy_for(provider, self.behaviour)
+        self.changeable = provider.changeable
+        self.strategy = strategy_for(provider, self.changeable)
 
     # -- building agents and rendering ------------------------------------------------
 
@@ -75,7 +75,7 @@ class SessionController(RequestedChanges):
             self.library.persona(persona_id or self.persona_id),
             user_name=self.user_name,
             language=self.language,
-            capabilities=self.behaviour.as_template_variables(),
+            capabilities=self.changeable.as_template_variables(),
             away=self.away.active,
         ) | ({"personas": []} if self.own_instructions is not None else {}) | extra
 
@@ -116,7 +116,7 @@ class SessionController(RequestedChanges):
         except prompts.PromptError as e:
             return self._apology(e)
 
-    def router(self) -> Understanding:
+    def router(self) -> RequestReader:
         return self.provider.understanding(self.library)
 
     def persona_choices(self) -> list[PersonaChoice]:
@@ -185,15 +185,17 @@ class SessionController(RequestedChanges):
             return replace(outcome, say="")
 
     async def mark_away(self, reason: str | None, minutes: float | None, ctx: RunContext) -> Outcome:
-        return self._mark_away(minutes, call_id=ctx.function_call.call_id)
+        return self._mark_away(minutes, reason=reason, call_id=ctx.function_call.call_id)
 
-    def _mark_away(self, minutes: float | None, *, call_id: str | None = None) -> Outcome:
+    def _mark_away(self, minutes: float | None, *, reason: str | None = None, call_id: str | None = None) -> Outcome:
+        """``reason``: why the user stepped away, as they said it (user text: the lines get
+        it, the logs never)."""
         already = self.away.requested
-        self.away.start(requested=True, minutes=minutes, call_id=call_id)
+        self.away.start(requested=True, minutes=minutes, reason=reason, call_id=call_id)
         subject = about_minutes(minutes or self.away.policy.default_hold_minutes)
         if already:
             return Outcome("already_away", subject)
-        return Outcome("away", subject, say=self.line("lines/away_ack", minutes=minutes))
+        return Outcome("away", subject, say=self.line("lines/away_ack", minutes=minutes, reason=reason))
 
     # -- the cores --------------------------------------------------------------------------
 

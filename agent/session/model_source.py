@@ -10,11 +10,11 @@ from livekit.agents import llm, tts
 
 import prompts
 
-from .capabilities import Behaviour
+from .capabilities import Changeable
 from .confirmations import Confirmations
 
 
-class Understanding(Protocol):
+class RequestReader(Protocol):
     """Reads the user's words: which tool they asked for, and whether they are back."""
 
     def route(self, text: str) -> Any: ...
@@ -27,7 +27,7 @@ class ModelHooks(Protocol):
     understanding of the user's words, and the line it answers with otherwise. The
     controller passes itself; a provider's model that needs neither ignores them."""
 
-    def router(self) -> Understanding: ...
+    def router(self) -> RequestReader: ...
 
     def offline_line(self) -> str: ...
 
@@ -39,7 +39,7 @@ class ModelSource(Protocol):
     def realtime(self) -> bool: ...
 
     @property
-    def behaviour(self) -> Behaviour: ...
+    def changeable(self) -> Changeable: ...
 
     @property
     def voice_key(self) -> str | None:
@@ -60,6 +60,6 @@ class ModelSource(Protocol):
 
     def tts_for(self, voices: Mapping[str, str]) -> tts.TTS | None: ...
 
-    def understanding(self, library: prompts.PromptLibrary) -> Understanding: ...
+    def understanding(self, library: prompts.PromptLibrary) -> RequestReader: ...
 
     async def release(self, *made: Any) -> None: ...

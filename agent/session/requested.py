@@ -64,10 +64,10 @@ class RequestedChanges:
             await self._entered_or_undone(hand_off, "forgetting")
             return Outcome("forgotten", plan.subject, say=plan.line, notes=applied.notes)
 
-    async def request_mark_away(self, minutes: float | None) -> Outcome:
+    async def request_mark_away(self, minutes: float | None, *, reason: str | None = None) -> Outcome:
         async with self._requested:
             async with self._between_replies():
-                outcome = self._mark_away(minutes)
+                outcome = self._mark_away(minutes, reason=reason)
                 if outcome.say:
                     self.speak(outcome.say)
                 return outcome

@@ -21,7 +21,7 @@ from typing import Any, Protocol
 from livekit.agents import llm
 
 from . import forgetting
-from .capabilities import Behaviour
+from .capabilities import Changeable
 from .confirmations import Confirmations, Refused
 
 from .model_source import ModelSource
@@ -94,15 +94,15 @@ class InPlace:
 class Realtime:
     """A realtime model: live updates where the provider applies them, a fresh session otherwise."""
 
-    def __init__(self, provider: ModelSource, behaviour: Behaviour) -> None:
+    def __init__(self, provider: ModelSource, changeable: Changeable) -> None:
         self.provider = provider
-        self.behaviour = behaviour
+        self.changeable = changeable
 
     def voice_changes_live(self, agent: ControlledAgent) -> bool:
-        if self.behaviour.voice == "live":
+        if self.changeable.voice == "live":
             return True
         # the provider fixes the voice once the session produced audio (it tells: watch_audio)
-        return self.behaviour.voice == "before_audio" and (
+        return self.changeable.voice == "before_audio" and (
             not agent.llm.capabilities.audio_output or not agent.has_spoken
         )
 
@@ -112,7 +112,7 @@ class Realtime:
     def _seed(self, chat_ctx: llm.ChatContext) -> llm.ChatContext:
         """What a fresh session starts from: the kept context, without earlier tool calls
         where the provider would take their results as answers to calls it never made."""
-        if self.behaviour.seeds_tool_results:
+        if self.changeable.seeds_tool_results:
             return chat_ctx
         return forgetting.without(chat_ctx, [it for it in chat_ctx.items if it.type in ("function_call", "function_call_output")])
 
@@ -123,7 +123,7 @@ class Realtime:
 
         voice, old_voice = persona.voices.get(self.provider.voice_key), agent.voice
         voice_differs = bool(voice) and voice != old_voice
-        if not self.behaviour.instructions_live or (voice_differs and not self.voice_changes_live(agent)):
+        if not self.changeable.instructions_live or (voice_differs and not self.voice_changes_live(agent)):
             return fresh_session()
         if voice_differs:
             with self._answers(agent) as answers:
@@ -153,7 +153,7 @@ class Realtime:
 
     @property
     def forget_hands_off(self) -> bool:
-        return not self.behaviour.context_live
+        return not self.changeable.context_live
 
     def forget(self, ctl, kept, line) -> Applied:
         if not self.forget_hands_off:
@@ -194,5 +194,5 @@ def _log_late_failure(task: Any) -> None:
         logger.debug("chat context update ended with: %s", e)
 
 
-def strategy_for(provider: ModelSource, behaviour: Behaviour) -> Strategy:
-    return Realtime(provider, behaviour) if provider.realtime else InPlace()
+def strategy_for(provider: ModelSource, changeable: Changeable) -> Strategy:
+    return Realtime(provider, changeable) if provider.realtime else InPlace()

@@ -11,6 +11,7 @@ import asyncio
 from collections.abc import Callable
 from typing import Any
 
+import prompts
 from agent.session.away import AwayPolicy
 from tests.scripted import ScriptedLLM, call
 
@@ -206,3 +207,37 @@ async def test_no_welcome_back_from_a_hold_the_user_never_asked_for(chat) -> Non
         await until(lambda: said == [c.ctl.render("lines/away_checkin", requested=False)], "the check-in")
         hello = await c.say("hello")
         assert hello.expect.next_event(type="message").event().item.text_content == offline_reply(c)
+
+
+# the away lines as a prompt author may write them, saying the reason back
+SAYS_THE_REASON = {
+    "lines/away_ack": "Take your time{% if reason %} with {{ reason }}{% endif %}.",
+    "lines/away_checkin": "Still busy{% if reason %} with {{ reason }}{% endif %}?",
+}
+
+
+async def test_the_reason_given_reaches_the_acknowledgement_and_the_check_in(tmp_path) -> None:
+    from tests.harness import prompts_folder, start_chat
+
+    library = prompts.PromptLibrary(prompts_folder(tmp_path, SAYS_THE_REASON))
+    model = ScriptedLLM(call("mark_user_away", reason="the door", minutes=100), "", call("mark_user_away", minutes=1), "")
+    async with start_chat(model, library=library, away=NO_GOODBYE) as c:
+        said = record_assistant(c)
+        first = await c.say("someone's at the door, hold on")
+        assert '"Take your time with the door."' in first.expect.contains_function_call_output().event().item.output
+        said.clear()
+        # the hold extended (cut short here) with no reason keeps the one given before
+        again = await c.say("actually, give me a minute")
+        assert "1 minute" in again.expect.contains_function_call_output().event().item.output
+        await until(lambda: said != [], "the check-in")
+        assert said == ["Still busy with the door?"]
+
+
+async def test_a_noticed_hold_has_no_reason(tmp_path) -> None:
+    from tests.harness import prompts_folder, start_chat
+
+    library = prompts.PromptLibrary(prompts_folder(tmp_path, SAYS_THE_REASON))
+    async with start_chat(library=library, away=NO_GOODBYE, user_away_timeout=0.05) as c:
+        said = record_assistant(c)
+        await until(lambda: said != [], "the check-in after silence")
+        assert said == ["Still busy?"]

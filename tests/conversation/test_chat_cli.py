@@ -82,7 +82,7 @@ def test_an_unknown_persona_is_a_clear_error() -> None:
 def test_the_offline_chat_imports_no_provider_plugin() -> None:
     code = (
         "import sys, agent.chat, agent.providers as p;"
-        "p.Provider('offline', {}).behaviour;"
+        "p.Provider('offline', {}).changeable;"
         "print(sorted(m for m in sys.modules if m.startswith('livekit.plugins')))"
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60)

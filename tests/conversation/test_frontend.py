@@ -131,6 +131,19 @@ async def test_rpc_away_holds_like_the_tool_and_back_ends_it(worker: Any) -> Non
         assert p.updates[1:] == [{ATTR_USER_STATE: "away"}, {ATTR_USER_STATE: "listening"}]
 
 
+async def test_rpc_away_passes_its_reason_to_the_lines_and_never_to_the_logs(
+    worker: Any, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from tests.harness import prompts_folder
+
+    folder = prompts_folder(tmp_path / "mine", {"lines/away_ack": "Sure, go see to {{ reason or 'it' }}."})
+    caplog.set_level(logging.INFO)
+    async with worker({**OFFLINE, "PROMPTS_DIR": str(folder)}) as w:
+        answer = await w.participant.call(RPC_MARK_AWAY, {"reason": "the parcel at the door"})
+        assert answer["status"] == "away" and answer["announced"] == "Sure, go see to the parcel at the door."
+    assert [r.getMessage() for r in caplog.records if "parcel" in r.getMessage() or "parcel" in repr(vars(r))] == []
+
+
 async def test_rpc_forget_last_turn_removes_it_everywhere(worker: Any) -> None:
     async with worker() as w:
         assert (await w.participant.call(RPC_FORGET, {"scope": "last_turn"}))["status"] == "nothing_to_forget"

@@ -4,26 +4,26 @@ from __future__ import annotations
 
 import pytest
 
-from agent.providers import KNOWN, ConfigError, Provider, behaviour_for, choose_provider, read_env_file
+from agent.providers import KNOWN, ConfigError, Provider, changeable_for, choose_provider, read_env_file
 from agent.session.strategies import InPlace, Realtime, strategy_for
 
 
 def test_gemini_never_claims_live_instructions_or_context() -> None:
     model = Provider("google", {"GOOGLE_API_KEY": "k"}).model_for({})
-    b = behaviour_for("google", model)
+    b = changeable_for("google", model)
     assert (b.instructions_live, b.context_live, b.voice) == (False, False, "reconnect")
 
 
 def test_openai_updates_in_place_but_voice_only_before_audio() -> None:
     model = Provider("openai", {"OPENAI_API_KEY": "k"}).model_for({})
     assert model.capabilities.mutable_instructions and model.capabilities.mutable_chat_context
-    b = behaviour_for("openai", model)
+    b = changeable_for("openai", model)
     assert (b.instructions_live, b.context_live, b.voice) == (True, True, "before_audio")
 
 
 def test_an_unknown_realtime_model_trusts_only_livekit_and_never_changes_voice() -> None:
     model = Provider("openai", {"OPENAI_API_KEY": "k"}).model_for({})
-    b = behaviour_for("someone-else", model)
+    b = changeable_for("someone-else", model)
     assert b.voice == "none"
     assert b.instructions_live == model.capabilities.mutable_instructions
 

@@ -5,14 +5,14 @@ from __future__ import annotations
 from livekit.agents import llm
 
 from agent.offline.model import OfflineLLM
-from agent.offline.router import Router
+from agent.offline.understanding import Understanding
 from tools.session_tools import Outcome, tell_model
 
-ROUTER = Router({"mark_user_away": {"alone": ["brb"]}}, {})
+UNDERSTANDING = Understanding({"mark_user_away": {"alone": ["brb"]}}, {})
 
 
 def _model() -> OfflineLLM:
-    return OfflineLLM(router=lambda: ROUTER, offline_line=lambda: "I'm offline.")
+    return OfflineLLM(router=lambda: UNDERSTANDING, offline_line=lambda: "I'm offline.")
 
 
 def _after_tool(output: str, is_error: bool = False) -> llm.ChatContext:

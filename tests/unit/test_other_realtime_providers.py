@@ -12,7 +12,7 @@ import sys
 
 import pytest
 
-from agent.providers import PROVIDERS, ConfigError, Provider, behaviour_for, choose_provider
+from agent.providers import PROVIDERS, ConfigError, Provider, changeable_for, choose_provider
 from agent.session.strategies import Realtime, strategy_for
 
 ON_312 = sys.version_info >= (3, 12)
@@ -52,7 +52,7 @@ def test_ultravox_changes_only_through_a_fresh_call() -> None:
     model = Provider("ultravox", {"ULTRAVOX_API_KEY": "k"}).model_for({})
     caps = model.capabilities  # the plugin's own: realtime_model.py RealtimeModel.__init__
     assert not caps.mutable_instructions and not caps.mutable_chat_context and caps.supports_say
-    b = behaviour_for("ultravox", model)
+    b = changeable_for("ultravox", model)
     assert (b.instructions_live, b.context_live, b.voice) == (False, False, "reconnect")
     strategy = strategy_for(Provider("ultravox", {}), b)
     assert isinstance(strategy, Realtime) and strategy.forget_hands_off
@@ -86,7 +86,7 @@ def test_nova_sonic_changes_only_through_a_fresh_session(monkeypatch: pytest.Mon
     assert (model._opts.region, model._opts.voice) == ("eu-north-1", "matthew")
 
     assert os.environ["AWS_ACCESS_KEY_ID"] == "AKIAFAKE"  # boto3 reads only the process environment
-    b = behaviour_for("aws", model)
+    b = changeable_for("aws", model)
     assert (b.instructions_live, b.context_live, b.voice) == (False, False, "reconnect")
     strategy = strategy_for(Provider("aws", env), b)
     assert isinstance(strategy, Realtime) and strategy.forget_hands_off

@@ -1,7 +1,7 @@
 """The offline understanding: natural requests call the right tool; near misses call none.
 
-The precise phrasings the phrase router (agent/offline/router.py) handled are kept,
-asserted on the understanding that ships; the router itself still reads returns."""
+The precise phrasings the old phrase router handled (it is gone) are kept, asserted on
+the understanding alone; so are returns and the lead-ins it strips."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from agent.offline.router import Intent
+from agent.offline.words import Intent
 from agent.offline.understanding import Understanding
 
 TRIGGERS = yaml.safe_load((Path(__file__).parents[2] / "prompts" / "triggers.yaml").read_text())
@@ -18,7 +18,7 @@ ALIASES = {"assistant": "assistant", "pirate": "pirate", "captain": "pirate", "t
 
 
 @pytest.fixture(scope="module")
-def router() -> Understanding:
+def understanding() -> Understanding:
     return Understanding(TRIGGERS, ALIASES)
 
 
@@ -42,8 +42,8 @@ def router() -> Understanding:
         ("give me a couple of minutes", Intent("mark_user_away", {"minutes": 2})),
     ],
 )
-def test_requests_call_the_right_tool(router: Understanding, text: str, intent: Intent) -> None:
-    assert router.route(text) == intent
+def test_requests_call_the_right_tool(understanding: Understanding, text: str, intent: Intent) -> None:
+    assert understanding.route(text) == intent
 
 
 @pytest.mark.parametrize(
@@ -63,18 +63,25 @@ def test_requests_call_the_right_tool(router: Understanding, text: str, intent: 
         "the captain of the team scored",
     ],
 )
-def test_near_misses_call_no_tool(router: Understanding, text: str) -> None:
-    assert router.route(text) is None
+def test_near_misses_call_no_tool(understanding: Understanding, text: str) -> None:
+    assert understanding.route(text) is None
 
 
 @pytest.mark.parametrize("text", ["I'm back", "ok I'm back, sorry", "Sorry about that!", "hey captain, where were we", "back"])
-def test_return_is_recognised(router: Understanding, text: str) -> None:
-    assert router.is_return(text, addressed_as=("Captain Redbeard", "captain", "pirate"))
+def test_return_is_recognised(understanding: Understanding, text: str) -> None:
+    assert understanding.is_return(text, addressed_as=("Captain Redbeard", "captain", "pirate"))
 
 
 @pytest.mark.parametrize("text", ["did you see the game last night?", "yeah put it on the table", "no, the blue one"])
-def test_side_talk_is_not_a_return(router: Understanding, text: str) -> None:
-    assert not router.is_return(text, addressed_as=("Captain Redbeard", "captain", "pirate"))
+def test_side_talk_is_not_a_return(understanding: Understanding, text: str) -> None:
+    assert not understanding.is_return(text, addressed_as=("Captain Redbeard", "captain", "pirate"))
+
+
+def test_lead_ins_are_passed_over_but_never_all_the_words(understanding: Understanding) -> None:
+    assert understanding.route("okay so could you forget what I just said") == Intent("forget_conversation", {"scope": "last_turn"})
+    assert understanding.is_return("well okay continue")
+    # a lead-in said alone is still what was said
+    assert Understanding({"lead_ins": ["ok"], "returned": {"alone": ["ok"]}}, {}).is_return("ok")
 
 
 def test_authors_extend_the_phrases() -> None:
