@@ -16,7 +16,15 @@ import pytest
 from livekit import rtc
 
 import prompts
-from agent.frontend import ATTR_PERSONA, INVALID_REQUEST, MAX_PAYLOAD_BYTES, RPC_SWITCH_PERSONA
+from agent.frontend import (
+    ATTR_PERSONA,
+    INVALID_REQUEST,
+    MAX_PAYLOAD_BYTES,
+    RPC_FORGET,
+    RPC_MARK_AWAY,
+    RPC_MARK_BACK,
+    RPC_SWITCH_PERSONA,
+)
 from tests.room import run_worker
 
 LIBRARY = prompts.PromptLibrary()
@@ -38,9 +46,9 @@ def worker(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Any:
     return lambda: run_worker(monkeypatch, tmp_path, OFFLINE)
 
 
-async def _refused(p: Any, payload: str) -> rtc.RpcError:
+async def _refused(p: Any, payload: str, method: str = RPC_SWITCH_PERSONA) -> rtc.RpcError:
     with pytest.raises(rtc.RpcError) as raised:
-        await p.call(RPC_SWITCH_PERSONA, payload)
+        await p.call(method, payload)
     return raised.value
 
 
@@ -71,6 +79,28 @@ async def test_a_payload_of_exactly_the_limit_is_served_and_one_byte_more_is_not
         answer = await p.call(RPC_SWITCH_PERSONA, _padded({"persona": "pirate"}, MAX_PAYLOAD_BYTES))
         assert answer["status"] == "switched" and answer["persona"] == "pirate"
         assert p.attributes[ATTR_PERSONA] == "pirate"
+
+
+# each method's own arguments, and one more that no method takes
+GOOD_ARGUMENTS = {
+    RPC_SWITCH_PERSONA: {"persona": "pirate"},
+    RPC_FORGET: {"scope": "everything"},
+    RPC_MARK_AWAY: {"minutes": 2, "reason": "door"},
+    RPC_MARK_BACK: {},
+}
+
+
+@pytest.mark.parametrize("method", list(GOOD_ARGUMENTS))
+async def test_every_method_refuses_an_argument_it_does_not_take_and_changes_nothing(worker: Any, method: str) -> None:
+    async with worker() as w:
+        p = w.participant
+        await w.say("I like sailing.")
+        before = (dict(p.attributes), len(p.updates), w.history_texts(), w.context_texts())
+        error = await _refused(p, json.dumps(GOOD_ARGUMENTS[method] | {"voice": "x"}), method)
+        assert error.code == INVALID_REQUEST and "Unknown argument 'voice'" in error.message and "othing" in error.message
+        await w.session.wait_for_idle()
+        assert (dict(p.attributes), len(p.updates), w.history_texts(), w.context_texts()) == before
+        assert w.ctl.persona_id == "assistant" and not w.ctl.away.active
 
 
 # -- the persona's name ends a hold ------------------------------------------------------------

@@ -105,3 +105,31 @@ def test_fields_that_are_not_personal_are_left_alone(loggers: list[str]) -> None
         logging.getLogger().removeHandler(handler)
     (record,) = handler.records
     assert (getattr(record, "lk.pii.text"), record.role, record.call_id) == (privacy.REDACTED, "user", "c1")
+
+
+def _logged_text(env: dict[str, str]) -> object:
+    """What a handler sees of ``lk.pii.text`` on LiveKit's logger once the chat installed
+    the filter with ``env``."""
+    privacy.remove()
+    seen, logger = Seen(), logging.getLogger("livekit.agents")
+    logger.addHandler(seen)
+    level, logger.level = logger.level, 1
+    try:
+        privacy.install(env)
+        logger.debug("a line", extra={"lk.pii.text": SECRET})
+    finally:
+        logger.removeHandler(seen)
+        logger.setLevel(level)
+        privacy.remove()
+    (record,) = seen.records
+    return getattr(record, "lk.pii.text")
+
+
+@pytest.mark.parametrize("value", ["", "0", "no", "false", "off", "never"])
+def test_only_an_explicit_yes_leaves_user_text_in_the_logs(value: str) -> None:
+    assert _logged_text({privacy.OPT_IN: value}) == privacy.REDACTED
+
+
+@pytest.mark.parametrize("value", ["1", "true", "yes", " TRUE ", "Yes"])
+def test_an_explicit_yes_leaves_it_in(value: str) -> None:
+    assert _logged_text({privacy.OPT_IN: value}) == SECRET

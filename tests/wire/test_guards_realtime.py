@@ -19,6 +19,8 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
+import pytest
+
 import livekit.plugins.openai  # noqa: F401  (imported at collection, not inside a test)
 from livekit.plugins import google  # noqa: F401
 
@@ -142,6 +144,38 @@ async def test_on_openai_a_dropped_switch_leaves_the_next_switch_free_to_happen(
     assert len(fake.connections) == 2
 
 
+async def test_on_gemini_a_hand_off_that_happened_leaves_the_next_change_free_to_happen(
+    trust_fake_gemini: FakeGeminiLive,
+) -> None:
+    """Three changes in a row, each a fresh session: none is refused as still being made."""
+    fake = trust_fake_gemini
+    async with controlled_session("google", gemini_env(fake)) as c:
+        fake.queue_text("Nice.")
+        await c.say("I like tea")
+        outputs = []
+        for n, (call, arguments, words, line) in enumerate(
+            [
+                ("switch_persona", {"persona": "pirate"}, "can I talk to the pirate?", "Ahoy!"),
+                ("switch_persona", {"persona": "tutor"}, "now the tutor please", "Hi, I'm Ada."),
+                ("forget_conversation", {"scope": "everything"}, "forget everything", "Forgotten."),
+            ],
+            start=2,
+        ):
+            fake.queue_function_call(call, arguments)
+            fake.queue_text(OLD_SESSION_REPLY)
+            fake.queue_text(line)
+            result = await c.say(words)
+            (output,) = _outputs(result)
+            outputs.append(output)
+            await fake.wait_for_connections(n)
+            await until(lambda: c.agent.entered.is_set(), timeout=5.0, what="the hand-off")
+
+    assert [o.is_error for o in outputs] == [False, False, False], [o.output for o in outputs]
+    assert [e for e in c.events if e[0] == "persona_changed"] == [("persona_changed", "pirate"), ("persona_changed", "tutor")]
+    assert c.ctl.persona_id == "tutor" and "I like tea" not in c.history_texts()
+    assert len(fake.connections) == 4
+
+
 # ------------------------------------------------------------------------------------------
 # OpenAI: the voice accepted, the instructions refused
 # ------------------------------------------------------------------------------------------
@@ -177,7 +211,7 @@ def _voice(update: dict[str, Any]) -> str | None:
 
 
 async def test_on_openai_a_refused_instructions_update_after_an_accepted_voice_keeps_everything(
-    fake_openai: FakeOpenAIRealtime,
+    fake_openai: FakeOpenAIRealtime, caplog: pytest.LogCaptureFixture
 ) -> None:
     fake = fake_openai
     library_voice = lambda pid: c.ctl.library.persona(pid).voices["openai"]  # noqa: E731
@@ -208,6 +242,9 @@ async def test_on_openai_a_refused_instructions_update_after_an_accepted_voice_k
     assert before == after == c.agent.instructions == expected_instructions("openai")
     assert conn.instructions == expected_instructions("openai")
     assert conn.voice == library_voice("assistant")  # the accepted voice was put back
+    # the log says why: the service's own refusal, not a missing answer
+    warnings = [r.getMessage() for r in caplog.records if r.name == "agent" and r.levelname == "WARNING"]
+    assert any("refused the switch to pirate" in w and "invalid_value" in w for w in warnings), warnings
 
 
 # ------------------------------------------------------------------------------------------
