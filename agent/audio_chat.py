@@ -58,11 +58,13 @@ async def run_audio_chat(
         except OSError as e:
             raise AudioFileError(f"--audio-out {out_dir}: {e.strerror or e}") from None
     env = dict(load_env() if env is None else env)
-    privacy.install(env)  # LiveKit logs every line said at DEBUG
     library = prompts.PromptLibrary(env.get("PROMPTS_DIR"))
     chosen, persona_id = start_up(env, provider, persona, library, stderr)
     chosen.import_plugin()
     use_offline_speech(chosen)
+    # LiveKit logs every line said at DEBUG; the filter reaches the loggers that exist, the
+    # provider plugin's included once it is imported
+    privacy.install(env)
     if chosen.offline_speech:
         from .offline.speech import load_models
 

@@ -182,10 +182,13 @@ async def run_chat(
     """0 at the end of input or /quit, or when the session ended without an error; 1
     when it ended with one."""
     env = dict(load_env() if env is None else env)
-    privacy.install(env)  # LiveKit logs every line said at DEBUG
     env.setdefault("AGENT_MODALITIES", "text")  # no audio device: realtime models answer in text
     library = prompts.PromptLibrary(env.get("PROMPTS_DIR"))
     chosen, persona_id = start_up(env, provider, persona, library, stderr)
+    chosen.import_plugin()
+    # LiveKit logs every line said at DEBUG; the filter reaches the loggers that exist, the
+    # provider plugin's included once it is imported
+    privacy.install(env)
     live = build_session(
         chosen, env=env, library=library, persona=persona_id, away=away,
         vad=None, user_away_timeout=None, turn_handling={"turn_detection": "manual"},

@@ -18,8 +18,10 @@ from livekit.agents.telemetry.pii import is_pii_attribute
 
 OPT_IN = "AGENT_LOG_USER_TEXT"
 REDACTED = "[redacted]"
-# LiveKit's own loggers and the plugins'; the project's own (agent, prompts, tools) log no user words
-_PREFIXES = ("livekit", "agent", "prompts", "tools")
+# LiveKit's own loggers and the plugins' (livekit-agents' DTMF workflow logs the digits a
+# caller keys in, a PIN say, on "dtmf-inputs"); the project's own (agent, prompts, tools)
+# log no user words
+_PREFIXES = ("livekit", "dtmf-inputs", "agent", "prompts", "tools")
 
 
 class RedactUserText(logging.Filter):
