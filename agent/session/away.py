@@ -14,18 +14,17 @@ state is "away", as every LiveKit listener expects.
   never outlive the hold (a return stops a check-in still queued or playing),
   and never outlive the session.
 
-A realtime model answers speech on its own, past ``llm_node``: its replies are
-held back here while a requested hold runs. Where it also answers a tool result
-on its own (its capabilities say ``auto_tool_reply_generation``), the reply to the
-``mark_user_away`` call itself (the acknowledgement) is let through: the first
-reply the model starts after that call's output went out, as long as the user
-said nothing in between; a reply that turns out to answer the user's words is
-stopped.
+The hold judges the user's words (``allows_reply``): may_reply asks it for every
+turn that reaches ``llm_node``. A realtime model answers speech on its own, past
+``llm_node``: a ``ReplyGate`` (reply_gate.py, attached for realtime models only)
+holds its replies back while a requested hold runs, and asks the hold to judge
+the words as they come. The hold tells that gate when a hold starts and ends.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -52,6 +51,37 @@ class HoldHost(Protocol):
     def require_session(self) -> AgentSession: ...
 
 
+class ReplyGate(Protocol):
+    """A gate in front of the replies a model starts on its own (reply_gate.py): what
+    the hold tells it, and the one thing the hold asks of it."""
+
+    def hold_started(self, call_id: str | None) -> None:
+        """A hold began; ``call_id``: the ``mark_user_away`` call that asked for it."""
+        ...
+
+    def hold_ended(self) -> None: ...
+
+    @property
+    def holds_back_a_reply(self) -> bool:
+        """A reply to words not judged yet was stopped: the user's turn is not over."""
+        ...
+
+
+class _NoGate:
+    """A model whose every reply goes through ``llm_node``, where may_reply judges the turn."""
+
+    holds_back_a_reply = False
+
+    def hold_started(self, call_id: str | None) -> None:
+        pass
+
+    def hold_ended(self) -> None:
+        pass
+
+
+_NO_GATE = _NoGate()
+
+
 @dataclass
 class AwayPolicy:
     """How long a hold lasts before the check-in, and before the goodbye."""
@@ -64,11 +94,14 @@ class AwayPolicy:
 
 @dataclass
 class _Hold:
-    requested: bool
-    reason: str | None = None  # why the user stepped away, if they said (lines/away_checkin gets it)
-    timer: asyncio.TimerHandle | None = None
-    checked_in: bool = False
-    check_in: Any = None  # the check-in's SpeechHandle
+    """One hold, from its start to the user's return, the goodbye or the session's close."""
+
+    requested: bool  # asked for (mark_user_away), else noticed (livekit's away timer)
+    reason: str | None = None  # why the user stepped away, if they said (the away lines get it)
+    timer: asyncio.TimerHandle | None = None  # the check-in's or the goodbye's, whichever is due next
+    checked_in: bool = False  # the check-in was said: the goodbye is next
+    check_in: Any = None  # the check-in's SpeechHandle (a return stops it)
+    hearing: bool = False  # words of the user's turn transcribed, not judged yet (a requested hold)
     waited_for_words: bool = False  # a check-in or goodbye already waited once for unjudged words
 
 
@@ -76,23 +109,12 @@ class AwayHold:
     def __init__(self, ctl: HoldHost, policy: AwayPolicy) -> None:
         self.ctl = ctl
         self.policy = policy
-        self._hold: _Hold | None = None
-        self._realtime = False
-        self._closed = False
-        # the acknowledgement on a model that answers tool results itself (auto_tool_reply_generation)
-        self._ack_call: str | None = None  # the mark_user_away call whose own reply is due
-        self._ack_open = False  # that call's output went to the model; its reply may start
-        self._ack_speech: Any = None  # the reply let through as the acknowledgement
-        # the user's turn under way while a requested hold runs
-        self._hearing = False  # words transcribed, not yet judged
-        self._held_back = False  # a realtime model's reply to words not yet judged was stopped
-        # the newest words were judged and no new turn began since: a reply the model starts
-        # now answers them (a model may send the final transcript before its reply)
-        self._words_judged = False
-        self._judged: set[str] = set()  # ids of user items a realtime model's transcript judged
-        # the welcome: due only to the turn that came back from a requested hold
-        self._turn: str | None = None  # id of the newest user turn judged in may_reply (not realtime)
+        self._hold: _Hold | None = None  # the hold under way
+        self._closed = False  # the session closed: no hold starts, nothing more is said
+        # the user turn (may_reply's id) that came back from a requested hold: the welcome is
+        # due to it alone, and never carries to another turn
         self._welcome_turn: str | None = None
+        self._gate: ReplyGate = _NO_GATE  # told when a hold starts and ends (a realtime model's)
 
     @property
     def active(self) -> bool:
@@ -108,17 +130,18 @@ class AwayHold:
         hold = self._hold
         return hold is not None and hold.timer is not None and not hold.timer.cancelled()
 
-    def attach(self, session: AgentSession, *, realtime: bool) -> None:
-        self._realtime = realtime
+    def attach(self, session: AgentSession) -> None:
         self._closed = False
+        self._gate = _NO_GATE  # a realtime model's gate attaches after the hold (use_gate)
         lk_private.route_user_state(session, self._keep_away)
         session.on("user_state_changed", self._on_user_state_changed)
         session.on("user_input_transcribed", self._on_transcript)
         session.on("conversation_item_added", self._on_item_added)
         session.on("close", self._on_close)
-        if realtime:
-            session.on("speech_created", self._on_realtime_speech)
-            session.on("function_tools_executed", self._on_tools_executed)
+
+    def use_gate(self, gate: ReplyGate) -> None:
+        """Tell ``gate`` when a hold starts and ends, and ask it whether the user's turn is over."""
+        self._gate = gate
 
     # -- starting and ending ----------------------------------------------------------------
 
@@ -131,23 +154,20 @@ class AwayHold:
         previous = self._hold
         self._stop(previous)
         self._hold = hold = _Hold(requested=requested, reason=reason or (previous.reason if previous else None))
-        self._reset_turn_state()
+        self._gate.hold_started(call_id if requested else None)
         self._welcome_turn = None
         if not requested:
             self._check_in()
             return
-        if call_id is not None and self._model_replies_to_tools():
-            self._ack_call = call_id
         lk_private.mark_user_away(self._session())
-        hold_minutes = minutes or self.policy.default_hold_minutes
-        self._arm(hold, hold_minutes, self._check_in)
+        self._arm(hold, minutes or self.policy.default_hold_minutes, self._check_in)
 
     def end(self) -> None:
         """The user is back: no check-in or goodbye follows, and one still queued or
         playing stops."""
         hold, self._hold = self._hold, None
         self._stop(hold)
-        self._reset_turn_state()
+        self._gate.hold_ended()
         session = self._session()
         if session.user_state == "away":
             lk_private.mark_user_present(session)
@@ -158,15 +178,19 @@ class AwayHold:
         """Whether the user's words get a reply: always, unless a requested hold runs
         and they are side-talk; then the hold stays, and so does the away state a
         frontend shows. ``turn``: the user message's id, where may_reply judges it (not realtime)."""
-        if turn != self._turn:
-            self._turn, self._welcome_turn = turn, None  # a welcome never carries to another turn
+        if turn != self._welcome_turn:
+            self._welcome_turn = None  # a welcome never carries to another turn
         hold = self._hold
         if hold is None:
             return True
-        self._hearing = False
+        hold.hearing = False
         if not hold.requested:
             self.end()  # the user spoke: a noticed hold is over, and their words get a reply
             return True
+        return self._judge(words, turn)
+
+    def _judge(self, words: str, turn: str | None) -> bool:
+        """Words heard while a requested hold runs: a return or a request ends it, side-talk keeps it."""
         persona = self.ctl.library.persona(self.ctl.persona_id)
         router = self.ctl.router()
         request = getattr(router.route(words), "tool", None)
@@ -182,6 +206,12 @@ class AwayHold:
             return True
         lk_private.mark_user_away(self._session())
         return False
+
+    def turn_transcribed(self) -> None:
+        """The user's turn is transcribed in full (a realtime model's final transcript, judged
+        at once): none of its words await judgement, whether or not there were any."""
+        if self._hold is not None:
+            self._hold.hearing = False
 
     def take_welcome(self) -> bool:
         """Whether this reply welcomes the user back: true once, and only while
@@ -210,7 +240,7 @@ class AwayHold:
             self._arm(hold, self.policy.retry_minutes, self._say_goodbye)
             return
         self._hold = None
-        self._reset_turn_state()
+        self._gate.hold_ended()
         self._welcome_turn = None
         session = self._session()
         handle = self.ctl.speak(self.ctl.line("lines/away_goodbye"))
@@ -221,12 +251,12 @@ class AwayHold:
         turn that never gets a final transcript must not hold the check-in off)."""
         if self._session().user_state == "speaking":
             return True
-        if (self._hearing or self._held_back) and not hold.waited_for_words:
+        if (hold.hearing or self._gate.holds_back_a_reply) and not hold.waited_for_words:
             hold.waited_for_words = True
             return True
         return False
 
-    def _arm(self, hold: _Hold, minutes: float, callback: Any) -> None:
+    def _arm(self, hold: _Hold, minutes: float, callback: Callable[[], None]) -> None:
         if hold.timer is not None:
             hold.timer.cancel()
         delay = minutes * self.policy.seconds_per_minute
@@ -240,11 +270,6 @@ class AwayHold:
         if hold.check_in is not None and not hold.check_in.done():
             hold.check_in.interrupt(force=True)
 
-    def _reset_turn_state(self) -> None:
-        self._ack_call, self._ack_open, self._ack_speech = None, False, None
-        self._held_back = self._hearing = self._words_judged = False
-        self._judged.clear()
-
     # -- session events -------------------------------------------------------------------------
 
     def _on_close(self, _: Any) -> None:
@@ -252,7 +277,7 @@ class AwayHold:
         hold, self._hold = self._hold, None
         if hold is not None and hold.timer is not None:
             hold.timer.cancel()
-        self._reset_turn_state()
+        self._gate.hold_ended()
         self._welcome_turn = None
 
     def _on_user_state_changed(self, ev: Any) -> None:
@@ -261,12 +286,8 @@ class AwayHold:
             if hold is None and not self._closed:
                 # livekit's user_away_timeout fired: one check-in, then a goodbye
                 self.start(requested=False, minutes=None)
-        elif hold is None:
-            return
-        elif ev.new_state == "speaking" and not hold.requested:
+        elif hold is not None and ev.new_state == "speaking" and not hold.requested:
             self.end()  # the user speaks: a noticed hold is over
-        elif ev.new_state == "speaking":
-            self._words_judged = False  # a new turn: its words are not known yet
 
     def _keep_away(self, state: str) -> str:
         # livekit says "listening" when side-talk or a realtime model's own turn ends (a model
@@ -276,68 +297,19 @@ class AwayHold:
 
     def _on_transcript(self, ev: Any) -> None:
         hold = self._hold
-        if hold is None:
+        if hold is None or not (ev.transcript or "").strip():
             return
-        words = (ev.transcript or "").strip()
-        if not hold.requested:
-            if words:
-                self.end()  # the user speaks: a noticed hold is over
-            return
-        if words:
-            self._hearing, self._words_judged = True, False
-            self._ack_open = False  # words came first: the next reply may answer them
-            ack = self._ack_speech
-            if ack is not None and not ack.done():
-                ack.interrupt(force=True)  # it was answering the user, not the tool
-                self._held_back = True
-        if not self._realtime or not ev.is_final:
-            return  # not realtime: may_reply judges the whole turn
-        if ev.item_id:
-            self._judged.add(ev.item_id)
-        held_back, self._held_back, self._hearing = self._held_back, False, False
-        self._words_judged = bool(words)
-        if words and self.allows_reply(words) and held_back:
-            # the model's own answer was held back while the words were unknown: answer now.
-            # (words judged before the model started its answer let that answer through)
-            self._session().generate_reply()
+        if hold.requested:
+            hold.hearing = True  # judged when the turn ends (may_reply), or by the gate
+        else:
+            self.end()  # the user speaks: a noticed hold is over
 
     def _on_item_added(self, ev: Any) -> None:
-        item, hold = ev.item, self._hold
-        if hold is None or getattr(item, "role", None) != "user":
-            return
-        if not hold.requested:
+        hold = self._hold
+        if hold is not None and not hold.requested and getattr(ev.item, "role", None) == "user":
             self.end()  # a user turn arrived (typed: no VAD, no transcript): a noticed hold is over
-            return
-        if not self._realtime or item.id in self._judged:
-            return
-        # a typed turn on a realtime model: its reply is already on its way
-        self._judged.add(item.id)
-        if not self.allows_reply(item.text_content or ""):
-            speech = self._session().current_speech
-            if speech is not None and speech is not self._ack_speech and speech.input_details.modality == "text":
-                speech.interrupt(force=True)
-
-    def _on_tools_executed(self, ev: Any) -> None:
-        if self._ack_call is not None and self.requested:
-            if any(call.call_id == self._ack_call for call in ev.function_calls):
-                self._ack_call, self._ack_open = None, True
-
-    def _on_realtime_speech(self, ev: Any) -> None:
-        if not self.requested or ev.user_initiated:
-            return
-        if self._ack_open:
-            # the model's reply to the mark_user_away call's output: the acknowledgement
-            self._ack_open, self._ack_speech = False, ev.speech_handle
-            return
-        ev.speech_handle.interrupt(force=True)
-        # a reply to words already judged side-talk needs no second try once they come back
-        self._held_back = self._held_back or not self._words_judged
 
     # -- helpers ------------------------------------------------------------------------------------
-
-    def _model_replies_to_tools(self) -> bool:
-        model = self._session().current_agent.llm
-        return bool(getattr(getattr(model, "capabilities", None), "auto_tool_reply_generation", False))
 
     def _session(self) -> AgentSession:
         return self.ctl.require_session()

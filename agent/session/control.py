@@ -17,6 +17,7 @@ from tools import Outcome, PersonaChoice, about_minutes
 
 from . import aio, forgetting, lk_private
 from .away import AwayHold, AwayPolicy
+from .reply_gate import RealtimeReplyGate
 from .hand_off import HandOff
 from .requested import RequestedChanges
 from .model_source import ModelSource, RequestReader
@@ -144,7 +145,9 @@ class SessionController(RequestedChanges):
 
     def attach(self, session: AgentSession) -> None:
         self.session = session
-        self.away.attach(session, realtime=self.provider.realtime)
+        self.away.attach(session)
+        if self.provider.realtime:  # it answers speech on its own, past llm_node: gate its replies
+            RealtimeReplyGate(self.away, session).attach()
         session.on("conversation_item_added", self._on_item_added)
         session.on("function_tools_executed", self._on_tools_executed)
         session.on("close", self._on_close)

@@ -11,6 +11,8 @@ import asyncio
 from collections.abc import Callable
 from typing import Any
 
+from livekit.agents import UserInputTranscribedEvent, llm
+
 import prompts
 from agent.session.away import AwayPolicy
 from tests.scripted import ScriptedLLM, call
@@ -150,6 +152,47 @@ async def test_a_check_in_due_while_the_return_is_judged_is_never_said(chat) -> 
         assert said == [c.ctl.render("lines/welcome_back")]
         assert [e.item.text_content for e in back.events if e.type == "message"] == said
         assert not c.ctl.away.active and not c.ctl.away.timer_pending
+
+
+async def test_the_check_in_waits_for_words_transcribed_but_not_judged_yet(chat) -> None:
+    """Speech to text has the user's words (livekit emits their transcript), and the check-in
+    falls due before their turn ends and is judged: it waits, and the words, a return, stop
+    it for good."""
+    policy = AwayPolicy(default_hold_minutes=1, goodbye_after_minutes=1000, retry_minutes=1000, seconds_per_minute=0.05)
+    async with chat(away=policy) as c:
+        await c.say("brb")
+        said = record_assistant(c)
+        queued: list[Any] = []
+        c.session.on("speech_created", lambda ev: ev.source == "say" and queued.append(ev))
+        c.session.emit("user_input_transcribed", UserInputTranscribedEvent(transcript="I'm back", is_final=True))
+        await past(policy, policy.default_hold_minutes)  # the check-in's timer has fired
+        await c.say("I'm back")  # the turn ends, and is judged
+        assert queued == []
+        assert said == [c.ctl.render("lines/welcome_back")]
+        assert not c.ctl.away.active and not c.ctl.away.timer_pending
+
+
+def _user_turn(words: str) -> llm.ChatContext:
+    ctx = llm.ChatContext.empty()
+    ctx.add_message(role="user", content=words)
+    return ctx
+
+
+async def test_the_welcome_is_due_to_the_return_turn_alone(chat) -> None:
+    """may_reply judges "I'm back", and its reply never gets to its line (say the next turn
+    cut it off): the next turn's reply is an ordinary one. The same turn judged twice (the
+    audio path judges it on the turn's end and again in llm_node) keeps the welcome."""
+    async with chat() as c:
+        await c.say("brb")
+        back = _user_turn("I'm back")
+        assert await c.ctl.may_reply(back)
+        assert await c.ctl.may_reply(back)
+        assert c.ctl.offline_line() == c.ctl.render("lines/welcome_back")
+
+        await c.say("brb")
+        assert await c.ctl.may_reply(_user_turn("I'm back"))
+        assert await c.ctl.may_reply(_user_turn("hello"))
+        assert c.ctl.offline_line() == offline_reply(c)
 
 
 async def test_automatic_away_gets_one_check_in_not_a_nag(chat) -> None:

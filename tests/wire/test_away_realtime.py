@@ -114,6 +114,25 @@ async def test_on_gemini_only_the_tool_own_reply_is_let_through(trust_fake_gemin
         await _side_talk_and_back(fake, c, [], _gemini_user_speaks)
 
 
+async def test_on_gemini_the_acknowledgement_is_let_through_once(trust_fake_gemini: FakeGeminiLive) -> None:
+    """After its answer to the tool result the model talks on, unasked and with no words of
+    the user's in between: only the first reply was the acknowledgement, the next is not heard."""
+    fake = trust_fake_gemini
+    async with controlled_session("google", gemini_env(fake)) as c:
+        fake.queue_function_call("mark_user_away", {"minutes": 5})
+        fake.queue_text("Take your time.")
+        await c.say("give me five minutes")
+        assert _heard(c) == ["Take your time."]
+        speeches = _speeches(c)
+        await _gemini_model_answers(fake.last, "By the way, did you know octopuses have three hearts?")
+        await until(lambda: speeches and all(s.done() for s in speeches), what="the model's own reply played or stopped")
+        assert c.session.user_state == "away"
+
+        fake.queue_text("Welcome back!")
+        await c.say("I'm back")  # answered after anything the earlier turns produced
+        assert _heard(c) == ["Take your time.", "Welcome back!"]
+
+
 async def test_on_gemini_a_check_in_due_while_the_user_is_coming_back_is_never_said(
     trust_fake_gemini: FakeGeminiLive,
 ) -> None:

@@ -34,7 +34,8 @@ What it speaks (each behaviour from a reference nobody on the team wrote):
 
 Replies are scripted like the other fakes: a reply the agent gives consumes the next
 ``queue_reply`` (a list of :class:`Text` and :class:`ToolCall`); with none queued it says
-``default_text``.
+``default_text``. A reply opened by a :class:`Text` with an ``after`` event waits for it (a
+model slow to answer).
 """
 
 from __future__ import annotations
@@ -60,6 +61,7 @@ SILENCE_20MS_24K = b"\x01\x00" * 480  # non-zero PCM16: the plugin times the fir
 class Text:
     text: str
     pieces: int = 2
+    after: asyncio.Event | None = None  # the reply this text opens starts only once it is set
 
 
 @dataclass
@@ -130,9 +132,14 @@ class UltravoxCall:
 
     async def user_says(self, text: str) -> None:
         """The user's speech, as the server hears it: a final voice transcript, then the reply."""
+        await self.user_heard(text)
+        self._start_reply()
+
+    async def user_heard(self, text: str) -> None:
+        """The user's words, transcribed, with no reply started for them (the agent is about
+        to answer something else)."""
         self.conversation.append(("user", text))
         await self._transcript("user", text, medium="voice")
-        self._start_reply()
 
     async def hang_up(self) -> None:
         if self._ws is not None:
@@ -170,6 +177,8 @@ class UltravoxCall:
         self._generation = asyncio.create_task(self._reply(self.server._next_reply()))
 
     async def _reply(self, outputs: list[Text | ToolCall]) -> None:
+        if outputs and isinstance(outputs[0], Text) and outputs[0].after is not None:
+            await outputs[0].after.wait()  # a model slow to answer
         if self.server.response_delay:
             await asyncio.sleep(self.server.response_delay)
         await self.send({"type": "state", "state": "thinking"})
@@ -282,8 +291,9 @@ class FakeUltravox(LoopbackHttpServer):
 
     # ---- scripting -------------------------------------------------------------------------
 
-    def queue_text(self, text: str, *, pieces: int = 2) -> None:
-        self.queue_reply(Text(text, pieces))
+    def queue_text(self, text: str, *, pieces: int = 2, after: asyncio.Event | None = None) -> None:
+        """``after``: the reply starts only once it is set."""
+        self.queue_reply(Text(text, pieces, after))
 
     def queue_tool_call(self, name: str, parameters: dict[str, Any] | None = None) -> None:
         self.queue_reply(ToolCall(name, parameters or {}))

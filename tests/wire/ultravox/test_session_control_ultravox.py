@@ -15,6 +15,7 @@ the user's turns (as deferred text messages) and skips the agent's own replies
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -227,6 +228,34 @@ async def test_away_side_talk_is_not_answered_and_the_return_gets_one_answer(fak
         await _turn(fake, c, call, "what a game, right?", "It was.")  # after anything earlier turns produced
         assert _heard(c) == ["Take your time.", "Welcome back!", "It was."]
         assert len(fake.calls) == 1 and c.errors == []
+
+
+async def test_away_words_before_the_model_answers_the_tool_result_stop_that_answer(fake_ultravox: FakeUltravox) -> None:
+    """The tool result went out, and the user speaks (side-talk) before the model starts its
+    answer to it: that answer may be answering the words, so it is not let through as the
+    acknowledgement, and the side-talk gets no reply."""
+    fake = fake_ultravox
+    async with controlled_session("ultravox", ultravox_env(fake)) as c:
+        call = await fake.wait_for_calls(1)
+        speeches: list[Any] = []
+        c.session.on("speech_created", lambda ev: speeches.append(ev.speech_handle))
+        finals: list[str] = []
+        c.session.on("user_input_transcribed", lambda ev: ev.is_final and finals.append(ev.transcript))
+        answer = asyncio.Event()
+        fake.queue_tool_call("mark_user_away", {"minutes": 5})
+        fake.queue_text("Take your time.", after=answer)  # the model is slow to answer the result
+        await call.user_says("brb")
+        await fake.wait_for("client_tool_result")
+        await call.user_heard("did you see the game last night")
+        await until(lambda: "did you see the game last night" in finals, what="the side-talk transcribed")
+        answer.set()
+        await until(lambda: ("agent", "Take your time.") in call.conversation, what="the model answered")
+        await until(lambda: all(s.done() for s in speeches), what="its reply played or stopped")
+        assert c.session.user_state == "away"
+
+        await _turn(fake, c, call, "I'm back", "Welcome back!")  # after anything earlier turns produced
+        assert _heard(c) == ["Welcome back!"]
+        assert c.errors == []
 
 
 async def test_a_fresh_call_gets_no_result_of_an_earlier_call_s_tool(fake_ultravox: FakeUltravox) -> None:
