@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 from ..env import ConfigError
 from ..session import capabilities
 from ..session.capabilities import Changeable
-from . import aws, google, offline, openai, pipeline, speech, ultravox
+from . import aws, google, inference, offline, openai, pipeline, speech, ultravox
 from .spec import ProviderSpec
 
 SPECS: tuple[ProviderSpec, ...] = (
@@ -19,6 +19,7 @@ SPECS: tuple[ProviderSpec, ...] = (
     google.SPEC,
     ultravox.SPEC,
     aws.SPEC,
+    inference.SPEC,
 )  # the order --provider lists them in
 # without --provider (or AGENT_PROVIDER): the first of these whose required variables are
 # all set, else FALLBACK
@@ -60,6 +61,8 @@ def check_config(name: str, env: Mapping[str, str]) -> None:
     for variable, what in REQUIRED.get(name, ()):
         if not env.get(variable, "").strip():
             raise ConfigError(f"the {name} provider needs {variable} ({what}); set it in the environment or .env.local")
+    if (spec := BY_NAME.get(name)) is not None and spec.check is not None:
+        spec.check(env)
 
 
 def describe_endpoint(name: str, env: Mapping[str, str]) -> str:

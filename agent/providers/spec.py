@@ -52,6 +52,7 @@ class ProviderSpec:
     required: tuple[tuple[str, str], ...] = ()  # what it cannot start without: (variable, what to put there)
     endpoints: tuple[Endpoint, ...] = ()
     describe: Callable[[Env], str] | None = None  # its start-up line, where its endpoints do not say it
+    check: Callable[[Env], None] | None = None  # refuses (ConfigError) a setting it cannot start with
     import_plugin: Callable[[], object] = _nothing  # on the main thread: livekit plugins register on import
     # its answers to in-place updates on a realtime session (agent/session/confirmations.py)
     confirmations: Callable[[Any], Confirmations] = _unasked

@@ -138,7 +138,7 @@ def _external_imports(path: Path) -> set[str]:
 
 
 # a plugin's home: livekit.plugins.<p> belongs to agent.providers.<p>; other SDKs as listed
-SDK_HOMES = {"google.genai": "google"}
+SDK_HOMES = {"google.genai": "google", "livekit.agents.inference.realtime": "inference"}
 
 
 def plugin_home(module: str) -> str | None:
@@ -159,7 +159,9 @@ def test_each_plugin_is_imported_only_in_its_provider_module() -> None:
     )
     assert wrong == []
     homes = {plugin_home(m) for path in (ROOT / "agent").rglob("*.py") for m in _external_imports(path)} - {None}
-    assert homes == {"agent.providers.openai", "agent.providers.google", "agent.providers.ultravox", "agent.providers.aws"}
+    assert homes == {
+        "agent.providers.openai", "agent.providers.google", "agent.providers.ultravox", "agent.providers.aws", "agent.providers.inference",
+    }  # fmt: skip
 
 
 def test_examples_use_only_the_public_api() -> None:

@@ -38,6 +38,19 @@ def test_the_line_names_hosts_and_the_variable_that_redirected_them_never_a_secr
     )
     # the Nova Sonic plugin's endpoint (experimental/realtime/realtime_model.py) follows the region
     assert describe_endpoint("aws", {"AWS_REGION": "eu-north-1"}) == "provider aws: at bedrock-runtime.eu-north-1.amazonaws.com"
+    # the default of livekit/agents/inference/_utils.py, DEFAULT_INFERENCE_URL
+    assert describe_endpoint("inference", {"LIVEKIT_API_KEY": "k"}) == "provider inference: at agent-gateway.livekit.cloud"
+
+
+def test_inference_is_chosen_only_by_name_and_runs_only_openai_models() -> None:
+    livekit = {"LIVEKIT_API_KEY": "k", "LIVEKIT_API_SECRET": "s"}  # on every worker
+    assert registry.choose_provider(livekit) == "offline" and registry.choose_provider(livekit, "inference") == "inference"
+    check_config("inference", livekit | {"INFERENCE_MODEL": "openai/gpt-realtime-2.1"})
+    for model in ("google/gemini-3.8-live", "xai/grok-voice-3.0"):
+        with pytest.raises(ConfigError, match=rf"^INFERENCE_MODEL={model}: only openai/\* models are supported by the inference provider so far$"):
+            check_config("inference", livekit | {"INFERENCE_MODEL": model})
+    with pytest.raises(ConfigError, match="duplex"):
+        check_config("inference", livekit | {"INFERENCE_MODEL": "openai/gpt-live-1"})
 
 
 def test_the_registry_agrees_with_itself_and_with_the_persona_files() -> None:

@@ -34,6 +34,7 @@ from agent.worker import ATTR_PERSONA, ATTR_USER_STATE, session_attributes
 
 from .conftest import controlled_session, expected_instructions
 from .google.fake_gemini import FakeGeminiLive
+from .inference.fixtures import API_SECRET, inference_env
 from .openai.fake_openai import FakeOpenAIRealtime
 from .openai.fixtures import openai_env
 
@@ -162,6 +163,36 @@ async def test_chat_on_gemini_switches_persona_with_one_reconnect(
     assert ("user", "can I talk to the pirate?") in second.turns()
     assert err.splitlines()[0] == f"provider google: at 127.0.0.1:{fake_gemini.port} (from GOOGLE_BASE_URL)"
     assert fake_gemini.api_key not in err
+
+
+async def test_chat_on_inference_names_the_gateway_and_answers(fake_openai: FakeOpenAIRealtime) -> None:
+    fake_openai.queue_text(GREETING)
+    fake_openai.queue_text("Hello through the gateway.")
+
+    events, err = await _chat("inference", _base_env() | inference_env(fake_openai), ["hello"])
+
+    assert [e["text"] for e in _of(events, "message")] == [GREETING, "hello", "Hello through the gateway."]
+    assert fake_openai.last.query["model"] == ["openai/gpt-realtime"]
+    assert err.splitlines()[0] == f"provider inference: at 127.0.0.1:{fake_openai.port} (from LIVEKIT_INFERENCE_URL)"
+    assert API_SECRET not in err
+
+
+@pytest.mark.parametrize(
+    ("env", "line"),
+    [
+        ({"LIVEKIT_API_SECRET": "s"}, "error: the inference provider needs LIVEKIT_API_KEY (your LiveKit Cloud project's API key); set it in the environment or .env.local"),
+        (
+            {"LIVEKIT_API_KEY": "k", "LIVEKIT_API_SECRET": "s", "INFERENCE_MODEL": "google/gemini-3.8-live"},
+            "error: INFERENCE_MODEL=google/gemini-3.8-live: only openai/* models are supported by the inference provider so far",
+        ),
+    ],
+)
+def test_chat_on_inference_refuses_in_one_line_with_exit_code_2(env: dict[str, str], line: str) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "agent", "chat", "--provider", "inference"], input="hello\n",
+        capture_output=True, text=True, cwd=ROOT, env=_base_env() | env, timeout=PROCESS_TIMEOUT,
+    )  # fmt: skip
+    assert (proc.returncode, proc.stderr.splitlines()) == (2, [line])
 
 
 async def test_jsonl_is_utf8_whatever_the_provider_sends(fake_openai: FakeOpenAIRealtime) -> None:
@@ -299,6 +330,13 @@ def test_start_up_checks_refuse_in_one_line(tmp_path: Path, monkeypatch: pytest.
     assert worker.check_start_up(["start"], livekit | {"OPENAI_API_KEY": "sk-secret"}) == (
         "provider openai: at api.openai.com; LiveKit at example.livekit.cloud"
     )
+    # LiveKit Inference only by name: the LiveKit credentials of every worker do not choose it
+    assert worker.check_start_up(["start"], livekit).startswith("provider offline:")
+    assert worker.check_start_up(["start"], livekit | {"AGENT_PROVIDER": "inference"}) == (
+        "provider inference: at agent-gateway.livekit.cloud; LiveKit at example.livekit.cloud"
+    )
+    with pytest.raises(ConfigError, match=r"INFERENCE_MODEL=xai/grok-voice-3.0: only openai/\* models are supported"):
+        worker.check_start_up(["start"], livekit | {"AGENT_PROVIDER": "inference", "INFERENCE_MODEL": "xai/grok-voice-3.0"})
     # console: livekit imports sounddevice, which fails without the PortAudio library
     (tmp_path / "sounddevice.py").write_text("raise OSError('PortAudio library not found')\n")
     monkeypatch.syspath_prepend(str(tmp_path))

@@ -1,0 +1,1 @@
+"""LiveKit Inference (openai/* models): the inference RealtimeModel against the OpenAI Realtime fake."""
