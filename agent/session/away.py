@@ -172,6 +172,11 @@ class AwayHold:
         if session.user_state == "away":
             lk_private.mark_user_present(session)
 
+    def forget_reason(self) -> None:
+        """A forget took place: the reason came from the user's words, so no copy stays."""
+        if self._hold is not None:
+            self._hold.reason = None
+
     # -- judging the user's words -------------------------------------------------------------
 
     def allows_reply(self, words: str, *, turn: str | None = None) -> bool:

@@ -421,6 +421,7 @@ class SessionController(RequestedChanges):
         gone = [*in_history, *also]
         ids = {it.id for it in gone}
         self.forgotten_ids |= ids
+        self.away.forget_reason()
         session.history.items[:] = [it for it in session.history.items if it.id not in ids]
         call_ids = {c for it in gone if (c := getattr(it, "call_id", None))}
         lk_private.scrub_recorded_events(session, ids | call_ids, forgetting.spoken_texts(gone))

@@ -284,3 +284,20 @@ async def test_a_noticed_hold_has_no_reason(tmp_path) -> None:
         said = record_assistant(c)
         await until(lambda: said != [], "the check-in after silence")
         assert said == ["Still busy?"]
+
+
+async def test_a_forget_during_the_hold_takes_the_reason_with_it(tmp_path) -> None:
+    """The reason came from the user's words: a frontend's forget made while the hold runs
+    (it does not end the hold) leaves no copy of it for the check-in to say."""
+    from tests.harness import prompts_folder, start_chat
+
+    library = prompts.PromptLibrary(prompts_folder(tmp_path, SAYS_THE_REASON))
+    model = ScriptedLLM(call("mark_user_away", reason="my doctor's call", minutes=10), "")
+    async with start_chat(model, library=library, away=NO_GOODBYE) as c:
+        said = record_assistant(c)
+        await c.say("my doctor is calling, hold on")
+        outcome = await c.ctl.request_forget("everything")
+        assert outcome.status == "forgotten" and c.ctl.away.requested  # still away
+        said.clear()
+        await until(lambda: "Still busy" in " ".join(said), "the check-in", timeout=10)
+        assert not any("doctor" in line for line in said)
