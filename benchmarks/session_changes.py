@@ -101,7 +101,7 @@ async def in_process(kind: str, operation: str) -> tuple[float, int]:
 
 
 async def openai(modalities: str | None, operation: str) -> tuple[float, int]:
-    from tests.wire.conftest import WireLog, controlled_session
+    from tests.wire.support import WireLog, controlled_session
     from tests.wire.openai.fixtures import openai_env
     from tests.wire.openai.fake_openai import FakeOpenAIRealtime
 
@@ -144,7 +144,7 @@ async def openai(modalities: str | None, operation: str) -> tuple[float, int]:
 async def gemini(operation: str) -> tuple[float, int]:
     import os
 
-    from tests.wire.conftest import WireLog, controlled_session
+    from tests.wire.support import WireLog, controlled_session
     from tests.wire.google.fixtures import gemini_env
     from tests.wire.google.fake_gemini import FakeGeminiLive
 

@@ -17,6 +17,7 @@ from agent.audio_chat import run_audio_chat
 from agent.audio_io import read_speech
 from agent.offline.speech import PiperTTS, resample
 from tests.audio.voice import median_pitch, speech
+from tests.helpers import json_lines, of_type
 
 ROOT = Path(__file__).parents[2]
 
@@ -31,10 +32,6 @@ def wav(path: Path, text: str, rate: int, channels: int) -> str:
     return str(path)
 
 
-def _of(events: list[dict], type_: str) -> list[dict]:
-    return [e for e in events if e["type"] == type_]
-
-
 async def test_spoken_turns_from_files_print_the_chat_events_and_write_the_speech(tmp_path: Path) -> None:
     files = [
         wav(tmp_path / "1.wav", "Can I talk to the pirate?", 44100, 2),
@@ -47,22 +44,22 @@ async def test_spoken_turns_from_files_print_the_chat_events_and_write_the_speec
         files, audio_out=str(tmp_path / "out"), jsonl=True, stdin=io.StringIO("/history\n/persona\n"), stdout=out, env={}
     )
     assert code == 0
-    events = [json.loads(line) for line in out.getvalue().splitlines()]
+    events = json_lines(out.getvalue())
     assert {e["type"] for e in events} <= {
         "message", "function_call", "function_call_output", "persona_changed", "user_state_changed", "history", "persona",
     }  # fmt: skip
-    users = [e["text"] for e in _of(events, "message") if e["role"] == "user"]
+    users = [e["text"] for e in of_type(events, "message") if e["role"] == "user"]
     assert users == ["Can I talk to the pirate?", "Hold on, I'll be right back.", "Okay, I'm back."]  # side-talk: no turn
-    assert [(c["name"], c["arguments"]) for c in _of(events, "function_call")] == [
+    assert [(c["name"], c["arguments"]) for c in of_type(events, "function_call")] == [
         ("switch_persona", {"persona": "pirate"}), ("mark_user_away", {}),
     ]  # fmt: skip
-    assert _of(events, "persona_changed") == [{"type": "persona_changed", "persona": "pirate"}]
-    said = [e["text"] for e in _of(events, "message") if e["role"] == "assistant"]
+    assert of_type(events, "persona_changed") == [{"type": "persona_changed", "persona": "pirate"}]
+    said = [e["text"] for e in of_type(events, "message") if e["role"] == "assistant"]
     assert len(said) == 4 and said[-1] == "Welcome back aboard! Where were we?"  # greeting, switch, ack, welcome
-    states = [(e["old"], e["new"]) for e in _of(events, "user_state_changed")]
+    states = [(e["old"], e["new"]) for e in of_type(events, "user_state_changed")]
     assert ("listening", "away") in states and states[-1][1] == "listening"
-    assert _of(events, "persona")[0]["persona"] == "pirate"
-    assert [i["text"] for i in _of(events, "history")[0]["items"] if i["role"] == "user"] == users
+    assert of_type(events, "persona")[0]["persona"] == "pirate"
+    assert [i["text"] for i in of_type(events, "history")[0]["items"] if i["role"] == "user"] == users
 
     written = sorted((tmp_path / "out").iterdir())
     assert [p.name for p in written] == ["agent-001.wav", "agent-002.wav", "agent-003.wav", "agent-004.wav"]

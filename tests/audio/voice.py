@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -31,8 +31,10 @@ from agent.compose import build_session
 from agent.session.control import SessionController
 from agent.voice import session_options, use_offline_speech
 from tests.compat import timeout
+from tests.helpers import until
 
 TIME_LIMIT = 120.0  # a whole audio test; a hang fails instead of blocking the suite
+WAIT = 60.0  # one wait (``until``); it only turns a hang into a failure
 USER_VOICE = OfflineVoice(speed=1.0, pitch=1.1)  # the user: the same model, a little higher than the agent
 
 
@@ -51,6 +53,9 @@ class Said:
     kind: str
     value: Any
     at: float  # loop time
+
+    def __str__(self) -> str:  # a line of what happened, when a wait fails
+        return f"{self.at:9.2f} {self.kind}: {self.value}"
 
 
 @dataclass
@@ -87,7 +92,7 @@ class VoiceChat:
     async def heard(self, start: int) -> str:
         """The final transcript of what was said (a turn that gets no reply never
         becomes a user message: see test_away_by_voice)."""
-        await until(lambda: self.since(start, "transcript"), "the user's words to be transcribed", log=self.log)
+        await until(lambda: self.since(start, "transcript"), what="the user's words to be transcribed", timeout=WAIT, log=self.log)
         return self.since(start, "transcript")[0]
 
     async def answered(self, start: int) -> None:
@@ -97,7 +102,7 @@ class VoiceChat:
             turn = next((i for i in range(start, len(self.log)) if self.log[i].kind == "user"), None)
             return turn is not None and bool(self.since(turn, "assistant")) and self.idle()
 
-        await until(done, "the agent's answer", log=self.log)
+        await until(done, what="the agent's answer", timeout=WAIT, log=self.log)
 
     def idle(self) -> bool:
         return self.session.agent_state == "listening" and self.session.current_speech is None and not self.speaker.playing
@@ -113,7 +118,7 @@ class VoiceChat:
             segs = self.speaker.segments
             return len(segs) > segment and not segs[segment].finished and loop.time() - segs[segment].started_at >= seconds
 
-        await until(far_enough, f"segment {segment} to play {seconds:g} s", log=self.log)
+        await until(far_enough, what=f"segment {segment} to play {seconds:g} s", timeout=WAIT, log=self.log)
         return self.speaker.segments[segment]
 
     def context_texts(self) -> list[str]:
@@ -144,17 +149,6 @@ def median_pitch(samples: np.ndarray, rate: int) -> float:
             found.append(rate / lag)
     assert found, "no voiced speech found"
     return float(np.median(found))
-
-
-async def until(cond: Callable[[], Any], what: str, limit: float = 60.0, log: list[Said] | None = None) -> None:
-    """Poll ``cond`` until true; the limit only turns a hang into a failure."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + limit
-    while not cond():
-        if loop.time() > deadline:
-            happened = "\n".join(f"  {s.at:9.2f} {s.kind}: {s.value}" for s in log or ())
-            raise AssertionError(f"{what}: not within {limit:g} s; what happened:\n{happened}")
-        await asyncio.sleep(0.02)
 
 
 @asynccontextmanager
@@ -198,7 +192,7 @@ async def start_voice(
         async with timeout(TIME_LIMIT):
             await live.start(greet=greet)
             if greet:
-                await until(lambda: v.since(0, "assistant") and v.idle(), "the greeting", log=v.log)
+                await until(lambda: v.since(0, "assistant") and v.idle(), what="the greeting", timeout=WAIT, log=v.log)
             yield v
             await ctl.settle()
     finally:

@@ -8,41 +8,24 @@ at least as long, always fires after it (asyncio runs timers in deadline order).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from typing import Any
 
 from livekit.agents import UserInputTranscribedEvent, llm
 
 import prompts
 from agent.session.away import AwayPolicy
+from tests.helpers import record_assistant, until
 from tests.scripted import ScriptedLLM, call
 
 FAST = AwayPolicy(default_hold_minutes=1, goodbye_after_minutes=1, seconds_per_minute=0.2)
 NO_GOODBYE = AwayPolicy(default_hold_minutes=1, goodbye_after_minutes=1000, seconds_per_minute=0.05)
-
-
-async def until(cond: Callable[[], bool], what: str = "condition", timeout: float = 5.0) -> None:
-    """Poll ``cond`` until true; a generous limit only turns a hang into a failure."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not cond():
-        assert loop.time() < deadline, f"{what} not met within {timeout}s"
-        await asyncio.sleep(0.005)
+WAIT = 5.0  # a generous limit for a wait: it only turns a hang into a failure
 
 
 async def past(policy: AwayPolicy, minutes: float) -> None:
     """Return only after every hold timer armed before this call for at most
     ``minutes`` has fired."""
     await asyncio.sleep(minutes * policy.seconds_per_minute)
-
-
-def record_assistant(c: Any) -> list[str]:
-    said: list[str] = []
-    c.session.on(
-        "conversation_item_added",
-        lambda ev: getattr(ev.item, "role", None) == "assistant" and said.append(ev.item.text_content or ""),
-    )
-    return said
 
 
 def offline_reply(c: Any) -> str:
@@ -106,7 +89,7 @@ async def test_the_check_in_waits_the_minutes_asked_for(chat) -> None:
         # a hold of the default minute (or of any less than three) would have checked in by now
         await past(policy, 2)
         assert said == []
-        await until(lambda: said != [], "the check-in after five minutes")
+        await until(lambda: said != [], what="the check-in after five minutes", timeout=WAIT)
         assert said == [c.ctl.render("lines/away_checkin", requested=True)]
 
 
@@ -199,7 +182,7 @@ async def test_automatic_away_gets_one_check_in_not_a_nag(chat) -> None:
     async with chat(away=NO_GOODBYE, user_away_timeout=0.05) as c:
         said = record_assistant(c)
         check_in = c.ctl.render("lines/away_checkin", requested=False)
-        await until(lambda: said == [check_in], "the check-in")
+        await until(lambda: said == [check_in], what="the check-in", timeout=WAIT)
         assert c.session.user_state == "away"
         await asyncio.sleep(0.05 * 4)  # the away timeout is not re-armed while the user is away
         assert said == [check_in]
@@ -211,7 +194,7 @@ async def test_automatic_away_ends_when_the_user_types_and_their_words_get_a_rep
     like any other (it is not a return phrase, so a hold that judged it would drop it)."""
     async with chat(away=NO_GOODBYE, user_away_timeout=0.05) as c:
         said = record_assistant(c)
-        await until(lambda: said == [c.ctl.render("lines/away_checkin", requested=False)], "the check-in")
+        await until(lambda: said == [c.ctl.render("lines/away_checkin", requested=False)], what="the check-in", timeout=WAIT)
         away_events = len(c.events)
         result = await c.say("what's the weather like tomorrow?")
         reply = result.expect.next_event(type="message").event().item.text_content
@@ -247,7 +230,7 @@ async def test_a_welcome_not_said_on_the_return_turn_is_never_said_later(chat) -
 async def test_no_welcome_back_from_a_hold_the_user_never_asked_for(chat) -> None:
     async with chat(away=NO_GOODBYE, user_away_timeout=0.05) as c:
         said = record_assistant(c)
-        await until(lambda: said == [c.ctl.render("lines/away_checkin", requested=False)], "the check-in")
+        await until(lambda: said == [c.ctl.render("lines/away_checkin", requested=False)], what="the check-in", timeout=WAIT)
         hello = await c.say("hello")
         assert hello.expect.next_event(type="message").event().item.text_content == offline_reply(c)
 
@@ -272,7 +255,7 @@ async def test_the_reason_given_reaches_the_acknowledgement_and_the_check_in(tmp
         # the hold extended (cut short here) with no reason keeps the one given before
         again = await c.say("actually, give me a minute")
         assert "1 minute" in again.expect.contains_function_call_output().event().item.output
-        await until(lambda: said != [], "the check-in")
+        await until(lambda: said != [], what="the check-in", timeout=WAIT)
         assert said == ["Still busy with the door?"]
 
 
@@ -282,7 +265,7 @@ async def test_a_noticed_hold_has_no_reason(tmp_path) -> None:
     library = prompts.PromptLibrary(prompts_folder(tmp_path, SAYS_THE_REASON))
     async with start_chat(library=library, away=NO_GOODBYE, user_away_timeout=0.05) as c:
         said = record_assistant(c)
-        await until(lambda: said != [], "the check-in after silence")
+        await until(lambda: said != [], what="the check-in after silence", timeout=WAIT)
         assert said == ["Still busy?"]
 
 

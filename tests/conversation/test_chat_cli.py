@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import io
-import json
 import os
 import subprocess
 import sys
@@ -16,46 +15,34 @@ import prompts
 from agent.chat import run_chat
 from agent.providers import ConfigError
 from agent.session.away import AwayPolicy
+from tests.helpers import chat_events, chat_output, json_lines, of_type
 
 ROOT = Path(__file__).parents[2]
 HANG_LIMIT = 10.0  # only turns a hang into a failure
 
 
-async def _chat(lines: list[str], **kwargs) -> list[dict]:
-    out = io.StringIO()
-    kwargs.setdefault("env", {})
-    kwargs.setdefault("stderr", io.StringIO())
-    code = await run_chat(jsonl=True, stdin=io.StringIO("\n".join(lines) + "\n"), stdout=out, **kwargs)
-    assert code == 0
-    return [json.loads(line) for line in out.getvalue().splitlines()]
-
-
-def _of(events: list[dict], type_: str) -> list[dict]:
-    return [e for e in events if e["type"] == type_]
-
-
 async def test_every_line_is_one_typed_json_object() -> None:
-    events = await _chat(["hello", "can I talk to the pirate?", "brb", "I'm back", "forget what I just said", "/context"])
+    events = await chat_events(["hello", "can I talk to the pirate?", "brb", "I'm back", "forget what I just said", "/context"])
     assert {e["type"] for e in events} <= {
         "message", "function_call", "function_call_output", "persona_changed", "user_state_changed", "context",
     }  # fmt: skip
-    assert [c["name"] for c in _of(events, "function_call")] == ["switch_persona", "mark_user_away", "forget_conversation"]
-    assert _of(events, "function_call")[0]["arguments"] == {"persona": "pirate"}
-    assert _of(events, "persona_changed") == [{"type": "persona_changed", "persona": "pirate"}]
-    assert [(e["old"], e["new"]) for e in _of(events, "user_state_changed")] == [("listening", "away"), ("away", "listening")]
-    assert all(set(o) == {"type", "name", "output", "is_error"} for o in _of(events, "function_call_output"))
-    (context,) = _of(events, "context")
+    assert [c["name"] for c in of_type(events, "function_call")] == ["switch_persona", "mark_user_away", "forget_conversation"]
+    assert of_type(events, "function_call")[0]["arguments"] == {"persona": "pirate"}
+    assert of_type(events, "persona_changed") == [{"type": "persona_changed", "persona": "pirate"}]
+    assert [(e["old"], e["new"]) for e in of_type(events, "user_state_changed")] == [("listening", "away"), ("away", "listening")]
+    assert all(set(o) == {"type", "name", "output", "is_error"} for o in of_type(events, "function_call_output"))
+    (context,) = of_type(events, "context")
     texts = [i["text"] for i in context["items"]]
     assert "hello" in texts and "I'm back" not in texts  # the last turn was forgotten
     assert all(set(i) == {"role", "text"} for i in context["items"])
 
 
 async def test_starting_persona_and_commands() -> None:
-    events = await _chat(["/persona", "/state", "/nonsense", "/quit", "never read"], persona="tutor")
+    events = await chat_events(["/persona", "/state", "/nonsense", "/quit", "never read"], persona="tutor")
     assert events[0]["type"] == "message" and events[0]["role"] == "assistant"  # the tutor's greeting
-    assert _of(events, "persona")[0]["persona"] == "tutor"
-    assert _of(events, "state")[0]["user_state"] == "listening"
-    assert "unknown command" in _of(events, "error")[0]["message"]
+    assert of_type(events, "persona")[0]["persona"] == "tutor"
+    assert of_type(events, "state")[0]["user_state"] == "listening"
+    assert "unknown command" in of_type(events, "error")[0]["message"]
     assert not [e for e in events if e.get("text") == "never read"]
 
 
@@ -66,8 +53,8 @@ def test_the_command_line_runs_offline_with_no_keys() -> None:
         input="forget everything\n", capture_output=True, text=True, cwd=ROOT, env=env, timeout=60,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
-    events = [json.loads(line) for line in proc.stdout.splitlines()]
-    assert _of(events, "function_call")[0] == {"type": "function_call", "name": "forget_conversation", "arguments": {"scope": "everything"}}
+    events = json_lines(proc.stdout)
+    assert of_type(events, "function_call")[0] == {"type": "function_call", "name": "forget_conversation", "arguments": {"scope": "everything"}}
 
 
 def test_an_unknown_persona_is_a_clear_error() -> None:
@@ -98,7 +85,7 @@ def test_the_offline_chat_imports_no_provider_plugin() -> None:
 @pytest.mark.parametrize(("provider", "variable"), [("openai", "OPENAI_API_KEY"), ("google", "GOOGLE_API_KEY"), ("pipeline", "LLM_BASE_URL")])
 async def test_a_provider_without_its_variable_is_refused_before_connecting(provider: str, variable: str) -> None:
     with pytest.raises(ConfigError, match=variable):
-        await _chat([], provider=provider)
+        await chat_events([], provider=provider)
 
 
 def test_a_missing_key_is_one_line_and_exit_code_2() -> None:
@@ -111,23 +98,22 @@ def test_a_missing_key_is_one_line_and_exit_code_2() -> None:
 
 
 async def test_the_starting_persona_comes_from_agent_persona() -> None:
-    events = await _chat(["/persona"], env={"AGENT_PERSONA": "pirate"})
+    events = await chat_events(["/persona"], env={"AGENT_PERSONA": "pirate"})
     assert events[0] == {"type": "message", "role": "assistant", "text": prompts.PromptLibrary().persona("pirate").greeting}
-    assert _of(events, "persona")[0]["persona"] == "pirate"
+    assert of_type(events, "persona")[0]["persona"] == "pirate"
     # --persona still wins over it
-    events = await _chat(["/persona"], env={"AGENT_PERSONA": "pirate"}, persona="tutor")
-    assert _of(events, "persona")[0]["persona"] == "tutor"
+    events = await chat_events(["/persona"], env={"AGENT_PERSONA": "pirate"}, persona="tutor")
+    assert of_type(events, "persona")[0]["persona"] == "tutor"
 
 
 async def test_a_bad_agent_persona_names_the_variable() -> None:
     with pytest.raises(ConfigError, match=r"AGENT_PERSONA: unknown persona 'wizard'; available: assistant, pirate, tutor"):
-        await _chat([], env={"AGENT_PERSONA": "wizard"})
+        await chat_events([], env={"AGENT_PERSONA": "wizard"})
 
 
 async def test_the_start_up_line_says_provider_and_host_on_stderr() -> None:
-    err = io.StringIO()
-    await _chat([], stderr=err)
-    assert err.getvalue() == "provider offline: the built-in model, no network\n"
+    _, err = await chat_output([])
+    assert err == "provider offline: the built-in model, no network\n"
 
 
 # ------------------------------------------------------------------------------------------
@@ -144,10 +130,10 @@ def test_bytes_that_are_not_utf8_lose_nothing_and_the_output_stays_utf8() -> Non
         capture_output=True, cwd=ROOT, env=_clean_env() | {"PYTHONIOENCODING": "utf-8"}, timeout=60,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr.decode(errors="replace")[-2000:]
-    events = [json.loads(line) for line in proc.stdout.decode("utf-8").splitlines()]  # strict: valid UTF-8
-    said = [e["text"] for e in _of(events, "message") if e["role"] == "user"]
+    events = json_lines(proc.stdout.decode("utf-8"))  # strict: valid UTF-8
+    said = [e["text"] for e in of_type(events, "message") if e["role"] == "user"]
     assert said == ["hello", "\ufffd\ufffd\x00bad \ufffd(", "can I talk to the pirate?"]
-    assert _of(events, "state")[0]["persona"] == "pirate"  # the lines after the bad one were all read
+    assert of_type(events, "state")[0]["persona"] == "pirate"  # the lines after the bad one were all read
 
 
 # ------------------------------------------------------------------------------------------
@@ -169,12 +155,12 @@ async def test_the_chat_says_the_session_ended_and_exits_without_waiting_for_inp
         os.write(write_end, b"/state\n")  # too late: the chat is over
     finally:
         os.close(write_end)
-    events = [json.loads(line) for line in out.getvalue().splitlines()]
+    events = json_lines(out.getvalue())
     assert code == 0
     assert events[-1] == {"type": "session_closed", "reason": "user_initiated", "error": None}
     goodbye = prompts.PromptLibrary().render("lines/away_goodbye", **prompts.standard_variables(prompts.PromptLibrary().persona("assistant")))
     assert events[-2] == {"type": "message", "role": "assistant", "text": goodbye}
-    assert not _of(events, "state")
+    assert not of_type(events, "state")
 
 
 async def test_the_session_ending_reads_as_a_line_in_text_mode() -> None:
@@ -195,37 +181,37 @@ async def test_the_session_ending_reads_as_a_line_in_text_mode() -> None:
 
 
 async def test_context_shows_the_instructions_the_model_sees_and_history_does_not() -> None:
-    events = await _chat(["/context", "can I talk to the pirate?", "/context", "/history"])
-    before, after = _of(events, "context")
+    events = await chat_events(["/context", "can I talk to the pirate?", "/context", "/history"])
+    before, after = of_type(events, "context")
     library = prompts.PromptLibrary()
     assert before["items"][0]["role"] == "system" and before["items"][0]["text"].startswith("You are Alex")
     assert [i for i in after["items"] if i["role"] == "system"] == [after["items"][0]]  # one set of instructions
     assert after["items"][0]["text"].startswith("You are Captain Reed")
     assert library.persona("pirate").greeting not in after["items"][0]["text"]
-    (history,) = _of(events, "history")
+    (history,) = of_type(events, "history")
     assert {i["role"] for i in history["items"]} <= {"user", "assistant", "function_call", "function_call_output"}
     assert {"role": "user", "text": "can I talk to the pirate?"} in history["items"]
 
 
 async def test_persona_name_switches_through_the_controller_with_its_outcome() -> None:
-    events = await _chat(["/persona pirate", "/persona Pirate", "/state"])
-    assert _of(events, "persona_changed") == [{"type": "persona_changed", "persona": "pirate"}]
-    switched, unchanged = _of(events, "persona")
+    events = await chat_events(["/persona pirate", "/persona Pirate", "/state"])
+    assert of_type(events, "persona_changed") == [{"type": "persona_changed", "persona": "pirate"}]
+    switched, unchanged = of_type(events, "persona")
     assert (switched["persona"], switched["outcome"]) == ("pirate", "switched")
     assert (unchanged["persona"], unchanged["outcome"]) == ("pirate", "unchanged")
     # the switch line, said by the pirate, as the tool would have had it said
     assert any(e["type"] == "message" and e["text"].startswith("Ahoy! Captain Reed here") for e in events)
-    assert _of(events, "state")[0]["persona"] == "pirate"
-    assert not _of(events, "function_call")  # no model involved: the command, not a tool call
+    assert of_type(events, "state")[0]["persona"] == "pirate"
+    assert not of_type(events, "function_call")  # no model involved: the command, not a tool call
 
 
 async def test_a_command_argument_is_never_ignored() -> None:
-    events = await _chat(["/persona wizard", "/state", "/history everything", "/quit now", "/persona"])
-    unknown, history_arg, quit_arg = _of(events, "error")
+    events = await chat_events(["/persona wizard", "/state", "/history everything", "/quit now", "/persona"])
+    unknown, history_arg, quit_arg = of_type(events, "error")
     assert unknown["message"] == "unknown persona 'wizard'; available: assistant, pirate, tutor; nothing changed"
     assert "/history takes no argument" in history_arg["message"] and "/quit takes no argument" in quit_arg["message"]
-    assert not _of(events, "history") and not _of(events, "persona_changed")
-    assert _of(events, "persona")[0]["persona"] == "assistant"  # /quit now did not quit; nothing switched
+    assert not of_type(events, "history") and not of_type(events, "persona_changed")
+    assert of_type(events, "persona")[0]["persona"] == "assistant"  # /quit now did not quit; nothing switched
 
 
 async def test_text_mode_prints_commands_readably() -> None:

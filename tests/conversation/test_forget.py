@@ -7,13 +7,10 @@ import logging
 
 import pytest
 
+from tests.helpers import recorded_events
 from tests.scripted import ScriptedLLM, call
 
 SECRET = "my bank pin is 4321"
-
-
-def _recorded_texts(session) -> str:
-    return repr([e.model_dump() for e in session._recorded_events])
 
 
 async def test_last_turn_forgets_the_previous_turn_and_keeps_earlier_ones(chat) -> None:
@@ -30,8 +27,8 @@ async def test_last_turn_forgets_the_previous_turn_and_keeps_earlier_ones(chat) 
             assert "I like sailing." in texts
             assert SECRET not in texts
             assert "Forget what I just said." not in texts
-        assert SECRET not in _recorded_texts(c.session)
-        assert "I like sailing." in _recorded_texts(c.session)
+        assert SECRET not in recorded_events(c.session)
+        assert "I like sailing." in recorded_events(c.session)
         # no dangling tool call: the forget call and its output are gone too
         kinds = [i.type for i in c.session.current_agent.chat_ctx.items]
         assert "function_call" not in kinds and "function_call_output" not in kinds
@@ -46,7 +43,7 @@ async def test_everything_keeps_only_the_instructions(chat) -> None:
         assert c.context_texts() == [] and c.history_texts() == []
         system = [m for m in agent.chat_ctx.messages() if m.role in ("system", "developer")]
         assert system and system[0].text_content == c.ctl.instructions("tutor")
-        assert SECRET not in _recorded_texts(c.session)
+        assert SECRET not in recorded_events(c.session)
 
 
 async def test_the_conversation_goes_on_after_forgetting() -> None:

@@ -4,14 +4,11 @@ for the argument as a real model would send it)."""
 
 from __future__ import annotations
 
+from tests.helpers import recorded_events
 from tests.scripted import ScriptedLLM, call
 
 CARD = "my card number is 4111 1111 1111 1111"
 PARIS = "I live in Paris."
-
-
-def _report(session) -> str:
-    return repr([e.model_dump() for e in session._recorded_events])
 
 
 def _everywhere(c) -> list[str]:
@@ -33,9 +30,9 @@ async def test_forget_my_card_number_then_scratch_that_forgets_the_card_and_noth
         second = await c.say("scratch that")
         assert "nothing changed" in second.expect.contains_function_call_output().event().item.output
 
-        assert PARIS in c.context_texts() and PARIS in c.history_texts() and PARIS in _report(c.session)
+        assert PARIS in c.context_texts() and PARIS in c.history_texts() and PARIS in recorded_events(c.session)
         assert not any("4111" in t or "card number" in t for t in _everywhere(c))
-        assert "4111" not in _report(c.session)
+        assert "4111" not in recorded_events(c.session)
 
 
 async def test_every_turn_that_mentions_it_goes_with_its_reply() -> None:

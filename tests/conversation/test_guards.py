@@ -25,6 +25,7 @@ from agent.frontend import (
     RPC_MARK_BACK,
     RPC_SWITCH_PERSONA,
 )
+from tests.helpers import spoken
 from tests.room import run_worker
 
 LIBRARY = prompts.PromptLibrary()
@@ -106,10 +107,6 @@ async def test_every_method_refuses_an_argument_it_does_not_take_and_changes_not
 # -- the persona's name ends a hold ------------------------------------------------------------
 
 
-def _said(result: Any) -> list[str]:
-    return [e.item.text_content for e in result.events if e.type == "message" and e.item.role == "assistant"]
-
-
 def _welcome(c: Any) -> str:
     return c.ctl.render("lines/welcome_back")
 
@@ -131,15 +128,15 @@ async def test_saying_the_persona_name_while_away_ends_the_hold_with_one_welcome
         await c.say("brb")
         assert c.session.user_state == "away"
         side = await c.say("did you see the game last night?")
-        assert _said(side) == [] and c.session.user_state == "away"  # the hold is on: side-talk is not answered
+        assert spoken(side) == [] and c.session.user_state == "away"  # the hold is on: side-talk is not answered
 
         back = await c.say(words)
-        assert _said(back) == [_welcome(c)]
+        assert spoken(back) == [_welcome(c)]
         assert c.session.user_state == "listening" and not c.ctl.away.active
         assert c.events[-1] == ("user_state_changed", ("away", "listening"))
 
         later = await c.say("what's the time?")
-        assert len(_said(later)) == 1 and _said(later) != [_welcome(c)]
+        assert len(spoken(later)) == 1 and spoken(later) != [_welcome(c)]
         assert [m for m in c.history_texts() if m == _welcome(c)] == [_welcome(c)]
 
 
@@ -150,10 +147,10 @@ async def test_addressing_the_persona_with_a_comma_while_away_ends_the_hold_with
     async with chat() as c:
         await c.say("brb")
         back = await c.say("Alex, are you there?")
-        assert len(_said(back)) == 1
+        assert len(spoken(back)) == 1
         assert c.session.user_state == "listening" and not c.ctl.away.active and c.ctl.persona_id == "assistant"
         later = await c.say("what's the time?")
-        assert len(_said(later)) == 1 and _said(later) != [_welcome(c)]
+        assert len(spoken(later)) == 1 and spoken(later) != [_welcome(c)]
 
 
 @pytest.mark.xfail(
@@ -165,4 +162,4 @@ async def test_addressing_the_persona_with_a_comma_while_away_is_welcomed(chat) 
     async with chat() as c:
         await c.say("brb")
         back = await c.say("Alex, are you there?")
-        assert _said(back) == [_welcome(c)]
+        assert spoken(back) == [_welcome(c)]

@@ -8,15 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import prompts
+from tests.helpers import record_assistant, spoken
 from tools import MarkAwayArgs
 
-from .test_away import record_assistant
-
 SHIPPED = Path(prompts.__file__).parent
-
-
-def _said(result: Any) -> list[str]:
-    return [e.item.text_content for e in result.events if e.type == "message" and e.item.role == "assistant"]
 
 
 def _output(result: Any) -> str:
@@ -27,7 +22,7 @@ async def test_switching_to_the_persona_already_speaking_gets_an_answer(chat) ->
     async with chat() as c:
         result = await c.say("switch to Alex")
         result.expect.contains_function_call(name="switch_persona", arguments={"persona": "assistant"})
-        assert _said(result) == [c.ctl.render("lines/already_persona")] == ["You're already talking to me, Alex."]
+        assert spoken(result) == [c.ctl.render("lines/already_persona")] == ["You're already talking to me, Alex."]
         assert "nothing changed" in _output(result) and c.ctl.persona_id == "assistant"
 
 
@@ -35,7 +30,7 @@ async def test_scratch_that_with_nothing_to_forget_says_so(chat) -> None:
     async with chat(persona="pirate") as c:
         result = await c.say("scratch that")
         result.expect.contains_function_call(name="forget_conversation")
-        assert _said(result) == [c.ctl.render("lines/nothing_to_forget")]
+        assert spoken(result) == [c.ctl.render("lines/nothing_to_forget")]
         assert "nothing changed" in _output(result)
 
 
@@ -45,7 +40,7 @@ async def test_a_request_made_while_away_ends_the_hold_and_is_done(chat) -> None
         result = await c.say("talk to the pirate")
         result.expect.contains_function_call(name="switch_persona", arguments={"persona": "pirate"})
         assert c.ctl.persona_id == "pirate" and c.session.user_state == "listening" and not c.ctl.away.active
-        assert _said(result) == [c.ctl.render("lines/switch", previous={"id": "assistant", "name": "Alex"})]
+        assert spoken(result) == [c.ctl.render("lines/switch", previous={"id": "assistant", "name": "Alex"})]
         assert c.events[-2:] == [("user_state_changed", ("away", "listening")), ("persona_changed", "pirate")]
 
 
@@ -54,10 +49,10 @@ async def test_more_time_asked_while_away_keeps_the_hold_quietly(chat) -> None:
         await c.say("brb")
         result = await c.say("give me five minutes")
         result.expect.contains_function_call(name="mark_user_away")
-        assert _said(result) == [] and c.session.user_state == "away" and c.ctl.away.requested
+        assert spoken(result) == [] and c.session.user_state == "away" and c.ctl.away.requested
         assert "the hold now lasts about 5 minutes" in _output(result)
         side = await c.say("did you see the game last night?")
-        assert _said(side) == [] and c.session.user_state == "away"
+        assert spoken(side) == [] and c.session.user_state == "away"
 
 
 async def test_a_return_that_asks_for_something_does_both_and_no_welcome_lingers(chat) -> None:
@@ -66,9 +61,9 @@ async def test_a_return_that_asks_for_something_does_both_and_no_welcome_lingers
         await c.say("brb")
         result = await c.say("I'm back, can I talk to the pirate")
         assert c.ctl.persona_id == "pirate" and c.session.user_state == "listening"
-        assert _said(result) == [c.ctl.render("lines/switch", previous={"id": "assistant", "name": "Alex"})]
+        assert spoken(result) == [c.ctl.render("lines/switch", previous={"id": "assistant", "name": "Alex"})]
         later = await c.say("what's the weather like at sea?")
-        assert _said(later) == [c.ctl.library.render_block("pirate", "offline_reply", **c.ctl.variables())]
+        assert spoken(later) == [c.ctl.library.render_block("pirate", "offline_reply", **c.ctl.variables())]
         welcome = [c.ctl.render("lines/welcome_back", pid) for pid in ("assistant", "pirate")]
         assert not set(said) & set(welcome)
 
@@ -77,9 +72,9 @@ async def test_a_plain_return_is_welcomed_once(chat) -> None:
     async with chat() as c:
         await c.say("brb")
         back = await c.say("I'm back")
-        assert _said(back) == [c.ctl.render("lines/welcome_back")]
+        assert spoken(back) == [c.ctl.render("lines/welcome_back")]
         again = await c.say("hello")
-        assert _said(again) != [c.ctl.render("lines/welcome_back")]
+        assert spoken(again) != [c.ctl.render("lines/welcome_back")]
 
 
 async def test_hold_lengths_read_naturally_whatever_the_wording(chat) -> None:
@@ -122,10 +117,10 @@ async def test_a_line_that_fails_live_is_an_apology_and_never_ends_the_session(c
             if closed:
                 break
             try:
-                said.append(_said(await c.say(f"hello number {turn}")))
+                said.append(spoken(await c.say(f"hello number {turn}")))
             except Exception as e:  # session.run raises the model's error
                 said.append([repr(e)])
         assert (len(c.errors), closed) == (0, [])
         assert said == [[c.ctl.render("lines/sorry")]] * (limit + 2)
         forgot = await c.say("forget what I just said")  # the session still does what is asked
-        assert _said(forgot) == [c.ctl.render("lines/forget", scope="last_turn")]
+        assert spoken(forgot) == [c.ctl.render("lines/forget", scope="last_turn")]

@@ -4,14 +4,14 @@ and ``console``/``dev`` log at DEBUG."""
 
 from __future__ import annotations
 
-import io
+import json
 import logging
 from collections.abc import Iterator
 
 import pytest
 
 from agent import privacy
-from agent.chat import run_chat
+from tests.helpers import chat_events, of_type
 
 SECRET = "my card PIN is 4321"
 LOGGERS = ("", "livekit", "livekit.agents", "agent", "prompts", "tools")
@@ -38,10 +38,9 @@ def _mentions(record: logging.LogRecord, words: str) -> bool:
 
 
 async def _chat_forgetting_a_secret(env: dict[str, str]) -> None:
-    out = io.StringIO()
-    lines = ["hello", SECRET, "forget what I just said", "/history"]
-    assert await run_chat(jsonl=True, stdin=io.StringIO("\n".join(lines) + "\n"), stdout=out, env=env) == 0
-    assert SECRET not in out.getvalue().split('"type": "history"')[1]  # it was forgotten
+    events = await chat_events(["hello", SECRET, "forget what I just said", "/history"], env=env)
+    (history,) = of_type(events, "history")
+    assert SECRET not in json.dumps(history, ensure_ascii=False)  # it was forgotten
 
 
 async def test_the_chat_keeps_a_forgotten_line_out_of_every_log_record(every_record) -> None:

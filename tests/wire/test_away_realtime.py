@@ -26,17 +26,14 @@ from livekit.plugins import google  # noqa: F401
 from agent.session.away import AwayPolicy
 from agent.providers import Provider
 from tests.harness import start_chat
-from tests.wire.conftest import controlled_session, until
+from tests.helpers import heard, until
+from tests.wire.support import controlled_session
 from tests.wire.google.fixtures import gemini_env
 from tests.wire.openai.fixtures import openai_env
 from tests.wire.google.fake_gemini import FakeGeminiLive
 from tests.wire.openai.fake_openai import FakeOpenAIRealtime
 
 _ids = itertools.count(1)
-
-
-def _heard(c: Any) -> list[str]:
-    return [m.text_content for m in c.session.history.messages() if m.role == "assistant"]
 
 
 def _speeches(c: Any) -> list[Any]:
@@ -81,12 +78,12 @@ async def _side_talk_and_back(fake: Any, c: Any, ack: list[str], user_speaks: An
 
     fake.queue_text("Welcome back!")
     await user_speaks(fake.last, "I'm back", "Oh hi.")
-    await until(lambda: "Welcome back!" in _heard(c), what="the agent picks up")
+    await until(lambda: "Welcome back!" in heard(c), what="the agent picks up")
     assert c.session.user_state != "away"
 
     fake.queue_text("It was.")
     await c.say("what a game, right?")  # answered after anything the earlier turns produced
-    assert _heard(c) == [*ack, "Welcome back!", "It was."]
+    assert heard(c) == [*ack, "Welcome back!", "It was."]
 
 
 async def test_away_side_talk_and_back_on_gemini(trust_fake_gemini: FakeGeminiLive) -> None:
@@ -95,7 +92,7 @@ async def test_away_side_talk_and_back_on_gemini(trust_fake_gemini: FakeGeminiLi
         fake.queue_function_call("mark_user_away", {"minutes": 5})
         fake.queue_text("Take your time.")
         await c.say("give me five minutes")
-        assert _heard(c) == ["Take your time."]  # the tool's own reply is not held back
+        assert heard(c) == ["Take your time."]  # the tool's own reply is not held back
         assert c.session.user_state == "away"
         await _side_talk_and_back(fake, c, ["Take your time."], _gemini_user_speaks)
 
@@ -147,11 +144,11 @@ async def test_on_gemini_a_check_in_due_while_the_user_is_coming_back_is_never_s
         await _gemini_user_starts(fake.last, "I'm back")  # ... and the check-in falls due meanwhile
         await asyncio.sleep(policy.default_hold_minutes * policy.seconds_per_minute)  # past the check-in's timer
         await _gemini_model_answers(fake.last, "Oh hi.")
-        await until(lambda: "Welcome back!" in _heard(c), what="the agent picks up")
+        await until(lambda: "Welcome back!" in heard(c), what="the agent picks up")
 
         fake.queue_text("Sure.")
         await c.say("let's go on")
-        assert _heard(c) == ["Take your time.", "Welcome back!", "Sure."]
+        assert heard(c) == ["Take your time.", "Welcome back!", "Sure."]
         assert not c.ctl.away.active and not c.ctl.away.timer_pending
 
 
@@ -160,15 +157,15 @@ async def test_on_gemini_a_noticed_away_ends_when_the_user_speaks(trust_fake_gem
     policy = AwayPolicy(goodbye_after_minutes=1000)
     async with start_chat(provider=Provider("google", gemini_env(fake)), away=policy, user_away_timeout=0.05) as c:
         fake.queue_text("Are you still there?")  # the check-in, said through the model
-        await until(lambda: _heard(c) == ["Are you still there?"], what="the check-in")
+        await until(lambda: heard(c) == ["Are you still there?"], what="the check-in")
         assert c.session.user_state == "away"
 
         await _gemini_user_starts(fake.last, "what's the weather like")
         await until(lambda: not c.ctl.away.active, what="the hold ends while the user is still speaking")
         assert c.session.user_state == "speaking"
         await _gemini_model_answers(fake.last, "Sunny all day.")
-        await until(lambda: "Sunny all day." in _heard(c), what="the user's words answered")
-        assert _heard(c) == ["Are you still there?", "Sunny all day."]
+        await until(lambda: "Sunny all day." in heard(c), what="the user's words answered")
+        assert heard(c) == ["Are you still there?", "Sunny all day."]
 
 
 # ------------------------------------------------------------------------------------------
@@ -224,7 +221,7 @@ async def _openai_away(fake: FakeOpenAIRealtime, c: Any) -> None:
     fake.queue_text("Take your time.")
     result = await c.say("give me five minutes")
     result.expect.contains_function_call(name="mark_user_away", arguments={"minutes": 5})
-    assert _heard(c) == ["Take your time."]
+    assert heard(c) == ["Take your time."]
     assert c.session.user_state == "away"
 
 
@@ -244,12 +241,12 @@ async def test_on_openai_a_return_heard_before_the_model_answers_gets_one_answer
         asked = len(fake_openai.events("response.create"))
 
         await _openai_user_speaks(fake_openai.last, "I'm back", "Welcome back!", transcript_first=True)
-        await until(lambda: "Welcome back!" in _heard(c), what="the agent picks up")
+        await until(lambda: "Welcome back!" in heard(c), what="the agent picks up")
         assert c.session.user_state != "away"
 
         fake_openai.queue_text("Sure.")
         await c.say("let's go on")
-        assert _heard(c) == ["Take your time.", "Welcome back!", "Sure."]
+        assert heard(c) == ["Take your time.", "Welcome back!", "Sure."]
         assert len(fake_openai.events("response.create")) == asked + 1  # "let's go on" only
 
 
@@ -266,7 +263,7 @@ async def test_on_openai_typed_side_talk_is_not_answered_and_a_typed_return_ends
         fake_openai.queue_text("Welcome back!")
         await c.say("I'm back")
         assert c.session.user_state == "listening" and not c.ctl.away.active
-        assert _heard(c) == ["Take your time.", "Welcome back!"]
+        assert heard(c) == ["Take your time.", "Welcome back!"]
 
 
 async def test_on_openai_a_noticed_away_ends_with_a_typed_turn(fake_openai: FakeOpenAIRealtime) -> None:
@@ -274,12 +271,12 @@ async def test_on_openai_a_noticed_away_ends_with_a_typed_turn(fake_openai: Fake
     env = openai_env(fake_openai, modalities="text")
     async with start_chat(provider=Provider("openai", env), away=policy, user_away_timeout=0.05) as c:
         fake_openai.queue_text("Are you still there?")
-        await until(lambda: _heard(c) == ["Are you still there?"], what="the check-in")
+        await until(lambda: heard(c) == ["Are you still there?"], what="the check-in")
         assert c.session.user_state == "away"
 
         fake_openai.queue_text("Sunny all day.")
         await c.say("what's the weather like?")
-        assert _heard(c) == ["Are you still there?", "Sunny all day."]
+        assert heard(c) == ["Are you still there?", "Sunny all day."]
         assert ("user_state_changed", ("away", "listening")) in c.events
 
 
@@ -291,9 +288,9 @@ async def test_on_openai_a_request_heard_while_away_ends_the_hold_and_is_done(fa
         fake_openai.queue_function_call("switch_persona", {"persona": "pirate"})
         fake_openai.queue_text("Ahoy!")
         await _openai_user_speaks(fake_openai.last, "talk to the pirate", "Let me get the pirate.")
-        await until(lambda: "Ahoy!" in _heard(c), what="the switch is answered")
+        await until(lambda: "Ahoy!" in heard(c), what="the switch is answered")
         assert c.ctl.persona_id == "pirate" and not c.ctl.away.active and c.session.user_state != "away"
-        assert _heard(c) == ["Take your time.", "Ahoy!"]
+        assert heard(c) == ["Take your time.", "Ahoy!"]
 
 
 async def test_on_openai_a_typed_request_while_away_is_done(fake_openai: FakeOpenAIRealtime) -> None:
@@ -304,4 +301,4 @@ async def test_on_openai_a_typed_request_while_away_is_done(fake_openai: FakeOpe
         result = await c.say("can I talk to the tutor")
         result.expect.contains_function_call(name="switch_persona")
         assert c.ctl.persona_id == "tutor" and not c.ctl.away.active and c.session.user_state == "listening"
-        assert _heard(c) == ["Take your time.", "Hi, I'm Ada."]
+        assert heard(c) == ["Take your time.", "Hi, I'm Ada."]

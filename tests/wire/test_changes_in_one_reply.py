@@ -14,7 +14,9 @@ from typing import Any
 import pytest
 import livekit.plugins.openai  # noqa: F401  (imported at collection, not inside a test)
 
-from .conftest import controlled_session, until
+from tests.helpers import function_outputs, until
+
+from .support import controlled_session
 from .google.fake_gemini import FakeGeminiLive
 from .google.fixtures import gemini_env
 from .openai.fake_openai import AssistantText, FakeOpenAIRealtime, FunctionCall
@@ -75,16 +77,12 @@ async def test_openai_two_forgets_in_one_reply_both_apply(
         conn = fake_openai.last
         await asyncio.wait_for(first_update, 5)
         await until(lambda: not conn.items, what="every server item deleted")
-        context, history, outputs = c.context_texts(), c.history_texts(), _outputs(result)
+        context, history, outputs = c.context_texts(), c.history_texts(), function_outputs(result)
 
     assert [o.is_error for o in outputs] == [False, False]
     assert not any(w in " ".join(context) for w in ("tea", "Nice", "42", "Noted"))
     assert not any(w in " ".join(history) for w in ("tea", "Nice", "42", "Noted"))
     assert conn.items == []
-
-
-def _outputs(result: Any) -> list[Any]:
-    return [e.item for e in result.events if e.type == "function_call_output"]
 
 
 @pytest.mark.parametrize("run", range(RUNS))

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import asyncio
 import io
-import json
 import os
-from typing import Any
 
 from agent.chat import run_chat
 
-from .conftest import expected_instructions
+from tests.helpers import chat_output, json_lines, of_type
+
+from .support import expected_instructions
 from .google.fake_gemini import FakeGeminiLive
 from .google.fixtures import gemini_env
 from .openai.fake_openai import FakeOpenAIRealtime
@@ -23,35 +23,22 @@ GREETING = "Hi, I'm Alex. How can I help?"
 PIRATE_LINE = "Ahoy! Captain Reed here."
 
 
-def _events(out: io.StringIO) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in out.getvalue().splitlines()]
-
-
-def _of(events: list[dict[str, Any]], type_: str) -> list[dict[str, Any]]:
-    return [e for e in events if e["type"] == type_]
-
-
 async def test_persona_command_on_gemini_hands_off_to_a_fresh_session(trust_fake_gemini: FakeGeminiLive) -> None:
     fake = trust_fake_gemini
     fake.queue_text(GREETING)
     fake.queue_text(PIRATE_LINE)  # what the fresh session says on entering
-    out, err = io.StringIO(), io.StringIO()
-    lines = io.StringIO("/persona pirate\n/context\n")
+    events, err = await chat_output(["/persona pirate", "/context"], env=gemini_env(fake), timeout=HANG_LIMIT)
 
-    code = await asyncio.wait_for(run_chat(jsonl=True, stdin=lines, stdout=out, stderr=err, env=gemini_env(fake)), HANG_LIMIT)
-
-    assert code == 0
-    events = _events(out)
-    assert _of(events, "persona_changed") == [{"type": "persona_changed", "persona": "pirate"}]
-    (outcome,) = _of(events, "persona")
+    assert of_type(events, "persona_changed") == [{"type": "persona_changed", "persona": "pirate"}]
+    (outcome,) = of_type(events, "persona")
     assert (outcome["persona"], outcome["outcome"]) == ("pirate", "switched")
     assert any("reconnect" in note for note in outcome["notes"])  # honest: a fresh session
     assert {"type": "message", "role": "assistant", "text": PIRATE_LINE} in events
-    (context,) = _of(events, "context")
+    (context,) = of_type(events, "context")
     assert context["items"][0] == {"role": "system", "text": expected_instructions("google", "pirate")}
     assert len(fake.connections) == 2
     assert fake.connections[1].system_instruction == expected_instructions("google", "pirate")
-    assert err.getvalue() == f"provider google: at {fake.base_url.split('//')[1].rstrip('/')} (from GOOGLE_BASE_URL)\n"
+    assert err == f"provider google: at {fake.base_url.split('//')[1].rstrip('/')} (from GOOGLE_BASE_URL)\n"
 
 
 async def test_a_provider_that_ends_the_session_ends_the_chat(fake_openai: FakeOpenAIRealtime) -> None:
@@ -64,7 +51,7 @@ async def test_a_provider_that_ends_the_session_ends_the_chat(fake_openai: FakeO
             run_chat(jsonl=True, stdin=stdin, stdout=out, stderr=io.StringIO(), env=openai_env(fake_openai))
         )
         conn = await fake_openai.wait_for_connections(1, timeout=HANG_LIMIT)
-        while not _of(_events(out), "message"):  # the greeting
+        while not of_type(json_lines(out.getvalue()), "message"):  # the greeting
             await asyncio.sleep(0.01)
         # a terminal error the service sends (the plugin's _FATAL_ERROR_CODES): no reconnect
         await conn.send_error("insufficient_quota", "You exceeded your current quota.", type="insufficient_quota")
@@ -72,5 +59,5 @@ async def test_a_provider_that_ends_the_session_ends_the_chat(fake_openai: FakeO
     finally:
         os.close(write_end)
     assert code == 1
-    (closed,) = _of(_events(out), "session_closed")
+    (closed,) = of_type(json_lines(out.getvalue()), "session_closed")
     assert closed["reason"] == "error" and "returned an error" in closed["error"]

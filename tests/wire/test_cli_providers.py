@@ -32,46 +32,19 @@ from agent import worker
 from agent.providers import ConfigError
 from agent.worker import ATTR_PERSONA, ATTR_USER_STATE, session_attributes
 
-from .conftest import controlled_session, expected_instructions
+from tests.helpers import chat_process, of_type, process_env
+
+from .support import controlled_session, expected_instructions
 from .google.fake_gemini import FakeGeminiLive
 from .inference.fixtures import API_SECRET, inference_env
 from .openai.fake_openai import FakeOpenAIRealtime
 from .openai.fixtures import openai_env
 
-ROOT = Path(__file__).parents[2]
 PROCESS_TIMEOUT = 60.0
 RECONNECT = "after a short reconnect"
 GREETING = "Hi, I'm Alex. How can I help?"
 PIRATE_LINE = "Ahoy! Captain Reed here."
 OLD_SESSION_REPLY = "(the old session answering its tool response)"
-
-
-def _base_env() -> dict[str, str]:
-    # no keys, no .env.local values from the developer's machine: only what the test gives
-    return {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(ROOT), "PYTHONPATH": str(ROOT)}
-
-
-async def _chat(provider: str, env: dict[str, str], lines: list[str]) -> tuple[list[dict[str, Any]], str]:
-    """The chat's JSON lines, and what it wrote on stderr."""
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "agent", "chat", "--provider", provider, "--jsonl",
-        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE, cwd=ROOT, env=env,
-    )  # fmt: skip
-    try:
-        out, err = await asyncio.wait_for(
-            proc.communicate(("\n".join(lines) + "\n").encode()), PROCESS_TIMEOUT
-        )
-    finally:
-        if proc.returncode is None:
-            proc.kill()
-            await proc.wait()
-    assert proc.returncode == 0, err.decode()[-3000:]
-    return [json.loads(line) for line in out.decode("utf-8").splitlines()], err.decode()
-
-
-def _of(events: list[dict[str, Any]], type_: str) -> list[dict[str, Any]]:
-    return [e for e in events if e["type"] == type_]
 
 
 def _conversation(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -82,12 +55,12 @@ def _conversation(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 async def test_chat_on_openai_switches_persona_in_place(fake_openai: FakeOpenAIRealtime) -> None:
-    env = _base_env() | {"OPENAI_API_KEY": fake_openai.api_key, "OPENAI_BASE_URL": fake_openai.base_url}
+    env = process_env() | {"OPENAI_API_KEY": fake_openai.api_key, "OPENAI_BASE_URL": fake_openai.base_url}
     fake_openai.queue_text(GREETING)
     fake_openai.queue_function_call("switch_persona", {"persona": "pirate"})
     fake_openai.queue_text(PIRATE_LINE)
 
-    events, err = await _chat("openai", env, ["can I talk to the pirate?", "/context"])
+    events, err = await chat_process("openai", env, ["can I talk to the pirate?", "/context"], timeout=PROCESS_TIMEOUT)
 
     assert [(e["type"], e.get("role") or e.get("name") or e.get("persona")) for e in _conversation(events)] == [
         ("message", "assistant"),
@@ -98,15 +71,15 @@ async def test_chat_on_openai_switches_persona_in_place(fake_openai: FakeOpenAIR
         ("message", "assistant"),
         ("context", None),
     ]
-    assert _of(events, "message")[0]["text"] == GREETING
-    assert _of(events, "function_call") == [
+    assert of_type(events, "message")[0]["text"] == GREETING
+    assert of_type(events, "function_call") == [
         {"type": "function_call", "name": "switch_persona", "arguments": {"persona": "pirate"}}
     ]
-    (output,) = _of(events, "function_call_output")
+    (output,) = of_type(events, "function_call_output")
     assert not output["is_error"] and output["output"].startswith("Switched: you are now Captain Reed.")
     assert RECONNECT not in output["output"]  # text output: applied in place
-    assert _of(events, "message")[-1] == {"type": "message", "role": "assistant", "text": PIRATE_LINE}
-    (context,) = _of(events, "context")
+    assert of_type(events, "message")[-1] == {"type": "message", "role": "assistant", "text": PIRATE_LINE}
+    (context,) = of_type(events, "context")
     assert {"role": "user", "text": "can I talk to the pirate?"} in context["items"]
 
     # on the wire: one connection, text only, the pirate's instructions and voice in place
@@ -124,7 +97,7 @@ async def test_chat_on_gemini_switches_persona_with_one_reconnect(
     fake_gemini: FakeGeminiLive,
 ) -> None:
     assert fake_gemini.ca_file
-    env = _base_env() | {
+    env = process_env() | {
         "GOOGLE_API_KEY": fake_gemini.api_key,
         "GOOGLE_BASE_URL": fake_gemini.base_url,
         "SSL_CERT_FILE": fake_gemini.ca_file,  # the only way to make google-genai trust the fake
@@ -134,7 +107,7 @@ async def test_chat_on_gemini_switches_persona_with_one_reconnect(
     fake_gemini.queue_text(OLD_SESSION_REPLY)  # Gemini answers the tool response anyway
     fake_gemini.queue_text(PIRATE_LINE)
 
-    events, err = await _chat("google", env, ["can I talk to the pirate?", "/context"])
+    events, err = await chat_process("google", env, ["can I talk to the pirate?", "/context"], timeout=PROCESS_TIMEOUT)
 
     assert [(e["type"], e.get("role") or e.get("name") or e.get("persona")) for e in _conversation(events)] == [
         ("message", "assistant"),
@@ -145,12 +118,12 @@ async def test_chat_on_gemini_switches_persona_with_one_reconnect(
         ("message", "assistant"),
         ("context", None),
     ]
-    assert _of(events, "function_call")[0]["arguments"] == {"persona": "pirate"}
-    (output,) = _of(events, "function_call_output")
+    assert of_type(events, "function_call")[0]["arguments"] == {"persona": "pirate"}
+    (output,) = of_type(events, "function_call_output")
     assert not output["is_error"] and RECONNECT in output["output"]  # honest: it reconnects
-    assert _of(events, "message")[-1]["text"] == PIRATE_LINE  # said by the new session
+    assert of_type(events, "message")[-1]["text"] == PIRATE_LINE  # said by the new session
     assert OLD_SESSION_REPLY not in json.dumps(events)  # the old session was not heard
-    (context,) = _of(events, "context")
+    (context,) = of_type(events, "context")
     assert {"role": "user", "text": "can I talk to the pirate?"} in context["items"]
 
     # on the wire: exactly one reconnect, to a fresh pirate session carrying the turns
@@ -198,11 +171,11 @@ def test_chat_on_inference_refuses_in_one_line_with_exit_code_2(env: dict[str, s
 async def test_jsonl_is_utf8_whatever_the_provider_sends(fake_openai: FakeOpenAIRealtime) -> None:
     """A lone surrogate is valid in JSON ("\\ud800") and reaches the text as is; written out
     under a C locale it used to end the chat (UnicodeEncodeError)."""
-    env = _base_env() | {"OPENAI_API_KEY": fake_openai.api_key, "OPENAI_BASE_URL": fake_openai.base_url, "LC_ALL": "C"}
+    env = process_env() | {"OPENAI_API_KEY": fake_openai.api_key, "OPENAI_BASE_URL": fake_openai.base_url, "LC_ALL": "C"}
     fake_openai.queue_text("Hi \ud800 there")
     fake_openai.queue_text("still here")
 
-    events, _ = await _chat("openai", env, ["hello"])  # decodes the output strictly as UTF-8
+    events, _ = await chat_process("openai", env, ["hello"], timeout=PROCESS_TIMEOUT)  # decodes the output strictly as UTF-8
 
     assert [e["text"] for e in events if e["type"] == "message"] == ["Hi ? there", "hello", "still here"]
 
@@ -252,7 +225,7 @@ async def test_worker_starts_and_registers_with_a_livekit_endpoint(tmp_path: Pat
             "LIVEKIT_API_SECRET=loopback-secret-loopback-secret-0\nAGENT_HTTP_PORT=0\nAGENT_IDLE_PROCESSES=0\n"
         )
         proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "agent", "start", cwd=tmp_path, env=_base_env(),
+            sys.executable, "-m", "agent", "start", cwd=tmp_path, env=process_env(),
             stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
             start_new_session=True,  # any job process shares its group: ended together below
         )  # fmt: skip
@@ -289,7 +262,7 @@ async def _unless_it_exits(proc: asyncio.subprocess.Process, aw: Any) -> Any:
 
 def test_a_worker_without_livekit_settings_is_one_line_and_exit_code_2(tmp_path: Path) -> None:
     proc = subprocess.run(
-        [sys.executable, "-m", "agent", "start"], cwd=tmp_path, env=_base_env(),
+        [sys.executable, "-m", "agent", "start"], cwd=tmp_path, env=process_env(),
         capture_output=True, text=True, timeout=PROCESS_TIMEOUT,
     )  # fmt: skip
     assert proc.returncode == 2
@@ -302,7 +275,7 @@ def test_a_worker_that_stops_with_an_error_exits_non_zero(tmp_path: Path) -> Non
     with socket.socket() as taken:
         taken.bind(("0.0.0.0", 0))
         taken.listen()
-        env = _base_env() | {
+        env = process_env() | {
             "LIVEKIT_URL": "ws://127.0.0.1:9", "LIVEKIT_API_KEY": "devkey",
             "LIVEKIT_API_SECRET": "loopback-secret-loopback-secret-0",
             "AGENT_HTTP_PORT": str(taken.getsockname()[1]), "AGENT_IDLE_PROCESSES": "0",

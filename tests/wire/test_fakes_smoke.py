@@ -16,6 +16,7 @@ from typing import Any
 from livekit.agents import Agent, AgentSession, RunContext, function_tool, llm
 
 from tests.compat import timeout
+from tests.helpers import until
 
 from .google.fake_gemini import TEXT_MODEL, FakeGeminiLive
 from .openai.fake_openai import CANNOT_UPDATE_VOICE_MESSAGE, FakeOpenAIRealtime
@@ -159,7 +160,7 @@ async def test_openai_voice_change_after_audio_is_rejected(
 
         model.update_options(voice="cedar")  # model level: fans out to its sessions
         await fake_openai.wait_for("session.update", where=_sets_voice("cedar"))
-        await _until(lambda: errors)
+        await until(lambda: errors)
 
     (err,) = fake_openai.sent_events("error")
     assert err["error"]["code"] == "cannot_update_voice"
@@ -186,12 +187,12 @@ async def test_openai_reconnect_replays_state_with_the_plugins_voice(
         rt.on("session_reconnected", reconnected.append)
 
         rt.update_options(voice="cedar")  # rejected by the service ...
-        await _until(lambda: fake_openai.sent_events("error"))
+        await until(lambda: fake_openai.sent_events("error"))
         assert rt._opts.voice == "cedar"  # ... but the plugin already believes it (private)
 
         await fake_openai.last.close()  # server drops the socket; the plugin reconnects
         second = await fake_openai.wait_for_connections(2)
-        await _until(lambda: reconnected and len(second.items) == 2)
+        await until(lambda: reconnected and len(second.items) == 2)
 
     first_update = second.events("session.update")[0]["session"]
     assert first_update["audio"]["output"]["voice"] == "cedar"
@@ -309,7 +310,7 @@ async def test_gemini_voice_change_reconnects_with_resumption_handle(
         await session.run(user_input="hi")
         assert len(fake_gemini.issued_handles) == 1
         rt = agent.realtime_llm_session
-        await _until(lambda: rt.session_resumption_handle == fake_gemini.issued_handles[-1])
+        await until(lambda: rt.session_resumption_handle == fake_gemini.issued_handles[-1])
 
         # the model-level update does not reach the live session: the session shares the
         # model's options object, so it sees no change (and no reconnect happens)
@@ -353,7 +354,7 @@ async def test_gemini_handoff_to_new_model_opens_fresh_session(
         session.update_agent(pirate)
         await pirate.entered.wait()
         second = await fake_gemini.wait_for_connections(2)
-        await _until(lambda: second.client_contents)
+        await until(lambda: second.client_contents)
 
         result = await session.run(user_input="who are you?")
         msg = result.expect.next_event().is_message(role="assistant")
@@ -384,12 +385,3 @@ def _sets_voice(voice: str) -> Any:
         return (e["session"].get("audio") or {}).get("output", {}).get("voice") == voice
 
     return pred
-
-
-async def _until(cond: Any, timeout: float = 2.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not cond():
-        if loop.time() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.01)

@@ -19,9 +19,10 @@ from livekit import rtc
 import prompts
 from agent.frontend import ATTR_PERSONA, NOT_CHANGED, RPC_FORGET, RPC_SWITCH_PERSONA
 from agent.session.strategies import FORGET_RECONNECT_NOTE, RECONNECT_NOTE
+from tests.helpers import until
 from tests.room import run_worker
 
-from .conftest import expected_instructions, expected_line, until
+from .support import expected_instructions, expected_line
 from .google.fake_gemini import FakeGeminiLive
 from .google.fixtures import gemini_env
 from .openai.fake_openai import FakeOpenAIRealtime

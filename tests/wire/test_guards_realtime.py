@@ -27,8 +27,9 @@ from livekit.plugins import google  # noqa: F401
 from agent.providers import Provider
 from agent.session.away import AwayPolicy
 from tests.harness import start_chat
+from tests.helpers import function_outputs, heard, until
 
-from .conftest import controlled_session, expected_instructions, until
+from .support import controlled_session, expected_instructions
 from .google.fake_gemini import FakeGeminiLive
 from .google.fixtures import gemini_env
 from .openai.fake_openai import FakeOpenAIRealtime
@@ -38,14 +39,6 @@ OLD_SESSION_REPLY = "(the old session answering its tool response)"
 BUSY = "is still being made"
 AFTER_THE_DROP = "(the model, after the interrupted tool call)"
 _ids = itertools.count(1)
-
-
-def _outputs(result: Any) -> list[Any]:
-    return [e.item for e in result.events if e.type == "function_call_output"]
-
-
-def _heard(c: Any) -> list[str]:
-    return [m.text_content for m in c.session.history.messages() if m.role == "assistant"]
 
 
 def _barge_in_once(c: Any, tool: str) -> None:
@@ -76,10 +69,10 @@ async def _dropped(fake: Any, c: Any, tool: str, name: str, arguments: dict[str,
     if answered:
         fake.queue_text(AFTER_THE_DROP)
     result = await c.say(words)
-    (output,) = _outputs(result)
+    (output,) = function_outputs(result)
     assert output.is_error and "did not happen" in output.output, output.output
     if answered:
-        await until(lambda: AFTER_THE_DROP in _heard(c), timeout=5.0, what="the model's answer to the dropped change")
+        await until(lambda: AFTER_THE_DROP in heard(c), timeout=5.0, what="the model's answer to the dropped change")
     await c.session.wait_for_idle()
     assert c.agent is before and c.ctl.persona_id == "assistant"
 
@@ -90,7 +83,7 @@ async def _switch_to_tutor(fake: Any, c: Any, *, hands_off: bool) -> Any:
         fake.queue_text(OLD_SESSION_REPLY)  # the old session answers the tool response while it drains
     fake.queue_text("Hi, I'm Ada.")
     result = await c.say("can I talk to the tutor?")
-    (output,) = _outputs(result)
+    (output,) = function_outputs(result)
     return output
 
 
@@ -167,7 +160,7 @@ async def test_on_gemini_a_hand_off_that_happened_leaves_the_next_change_free_to
             fake.queue_text(OLD_SESSION_REPLY)
             fake.queue_text(line)
             result = await c.say(words)
-            (output,) = _outputs(result)
+            (output,) = function_outputs(result)
             outputs.append(output)
             await fake.wait_for_connections(n)
             await until(lambda: c.agent.entered.is_set(), timeout=5.0, what="the hand-off")
@@ -224,7 +217,7 @@ async def test_on_openai_a_refused_instructions_update_after_an_accepted_voice_k
         fake.queue_function_call("switch_persona", {"persona": "pirate"})
         fake.queue_text("Sorry, I can't switch right now.")
         result = await c.say("can I talk to the pirate?")
-        (output,) = _outputs(result)
+        (output,) = function_outputs(result)
         after = c.agent.instructions
         # every update the switch sent, and its rollback, has been answered
         await until(lambda: len(fake.sent_events("session.updated")) + len(fake.sent_events("error")) == len(fake.events("session.update")),
@@ -310,7 +303,7 @@ async def _away(fake: FakeOpenAIRealtime, c: Any, arguments: dict[str, Any] | No
     fake.queue_text("Take your time.")
     result = await c.say("give me a few minutes")
     result.expect.contains_function_call(name="mark_user_away")
-    assert _heard(c) == ["Take your time."] and c.session.user_state == "away"
+    assert heard(c) == ["Take your time."] and c.session.user_state == "away"
 
 
 # ------------------------------------------------------------------------------------------
@@ -322,11 +315,11 @@ async def _back_by_name(fake: FakeOpenAIRealtime, c: Any, words: str) -> None:
     asked = len(fake.events("response.create"))
     fake.queue_text("Welcome back!")
     await _user_speaks(fake.last, transcript=words, server_answers="Oh hi.")
-    await until(lambda: "Welcome back!" in _heard(c), timeout=5.0, what="the agent picks up")
+    await until(lambda: "Welcome back!" in heard(c), timeout=5.0, what="the agent picks up")
     assert c.session.user_state != "away" and not c.ctl.away.active
     fake.queue_text("Sure.")
     await c.say("let's go on")  # answered after anything the return could still have produced
-    assert _heard(c) == ["Take your time.", "Welcome back!", "Sure."]
+    assert heard(c) == ["Take your time.", "Welcome back!", "Sure."]
     # one answer asked for the return (the server's own was held back), one for "let's go on"
     assert len(fake.events("response.create")) == asked + 2
 
@@ -364,10 +357,10 @@ async def _check_in_despite(fake: FakeOpenAIRealtime, c: Any, **speech: Any) -> 
     await _away(fake, c, {})
     await _user_speaks(fake.last, transcript=None, **speech)
     await c.session.wait_for_idle()  # the server's own answer, if any, was stopped
-    assert _heard(c) == ["Take your time."] and c.ctl.away.timer_pending  # the hold has not run out yet
+    assert heard(c) == ["Take your time."] and c.ctl.away.timer_pending  # the hold has not run out yet
     fake.queue_text(CHECK_IN)
-    await until(lambda: CHECK_IN in _heard(c), timeout=8.0, what="the check-in")
-    assert _heard(c) == ["Take your time.", CHECK_IN]
+    await until(lambda: CHECK_IN in heard(c), timeout=8.0, what="the check-in")
+    assert heard(c) == ["Take your time.", CHECK_IN]
     assert c.session.user_state == "away" and c.ctl.away.active  # still away: only the goodbye ends it
 
 

@@ -22,8 +22,8 @@ from google.genai.types import Modality
 from livekit.agents import Agent, AgentSession, llm
 
 from tests.compat import timeout
+from tests.helpers import until
 
-from ..conftest import until
 from .fake_gemini import (
     GO_AWAY_CLOSE_CODE,
     INVALID_ARGUMENT_REASON,

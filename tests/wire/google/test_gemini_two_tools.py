@@ -42,8 +42,9 @@ from livekit.agents.llm import ToolResult
 from livekit.plugins import google  # noqa: F401  (imported at collection, not inside a test)
 
 from tests.compat import timeout
+from tests.helpers import event_types, function_outputs, spoken, until
 
-from ..conftest import controlled_session, until
+from ..support import controlled_session
 from .fake_gemini import TEXT_MODEL, FakeGeminiLive, ToolCall
 from .fixtures import gemini_env
 
@@ -54,27 +55,6 @@ OLD_SESSION_REPLY = "(the old session answering its tool responses)"
 
 def _stalls(caplog: pytest.LogCaptureFixture) -> list[str]:
     return [r.getMessage() for r in caplog.records if STALL in r.getMessage()]
-
-
-def _events(result: Any) -> list[tuple[str, str | None]]:
-    """(type, tool name or role) of each event of a RunResult."""
-    out = []
-    for e in result.events:
-        item = getattr(e, "item", None)
-        out.append((e.type, getattr(item, "name", None) or getattr(item, "role", None)))
-    return out
-
-
-def _outputs(result: Any) -> dict[str, list[Any]]:
-    out: dict[str, list[Any]] = {}
-    for e in result.events:
-        if e.type == "function_call_output":
-            out.setdefault(e.item.name, []).append(e.item)
-    return out
-
-
-def _spoken(result: Any) -> list[str]:
-    return [e.item.text_content for e in result.events if e.type == "message" and e.item.role == "assistant"]
 
 
 def _jitter(fake: FakeGeminiLive) -> None:
@@ -111,17 +91,17 @@ async def test_switch_and_away_in_one_reply_does_not_stall_the_run(
         result = await _switch_and_away(fake, c)
         assert _stalls(caplog) == []
         await until(lambda: c.agent is not first_agent and c.agent.entered.is_set(), what="hand-off")
-        outputs = _outputs(result)
+        switch_outputs, away_outputs = function_outputs(result, "switch_persona"), function_outputs(result, "mark_user_away")
         persona, away = c.ctl.persona_id, c.ctl.away.requested
 
     assert _stalls(caplog) == []
-    assert [t for t, _ in _events(result)] == [
+    assert event_types(result) == [
         "function_call", "function_call", "function_call_output", "function_call_output", "agent_handoff", "message",
     ]  # fmt: skip
-    (switch,), (marked,) = outputs["switch_persona"], outputs["mark_user_away"]
+    (switch,), (marked,) = switch_outputs, away_outputs
     assert not switch.is_error and switch.output.startswith("Switched: you are now Captain Reed.")
     assert not marked.is_error and "marked away" in marked.output
-    assert _spoken(result) == ["Ahoy! Captain Reed here."]  # the old session's answer is never played
+    assert spoken(result) == ["Ahoy! Captain Reed here."]  # the old session's answer is never played
     assert persona == "pirate" and away
     assert len(fake.connections) == 2
 
@@ -149,13 +129,13 @@ async def test_two_forgets_in_one_reply_do_not_stall_the_run(
         await until(lambda: c.agent is not first_agent and c.agent.entered.is_set(), what="hand-off")
 
     assert _stalls(caplog) == []
-    assert [t for t, _ in _events(result)] == [
+    assert event_types(result) == [
         "function_call", "function_call", "function_call_output", "function_call_output", "agent_handoff", "message",
     ]  # fmt: skip
-    applied, refused = sorted(_outputs(result)["forget_conversation"], key=lambda o: o.is_error)
+    applied, refused = sorted(function_outputs(result, "forget_conversation"), key=lambda o: o.is_error)
     assert not applied.is_error and applied.output.startswith("Forgetting ")
     assert refused.is_error and "did not happen" in refused.output  # one change at a time
-    assert _spoken(result) == ["Done, forgotten."]
+    assert spoken(result) == ["Done, forgotten."]
     assert len(fake.connections) == 2
 
 
@@ -201,10 +181,10 @@ async def test_two_tools_in_one_reply_without_a_hand_off_do_not_stall(
         first = fake.connections[0]
 
     assert _stalls(caplog) == []
-    assert [t for t, _ in _events(result)] == [
+    assert event_types(result) == [
         "function_call", "function_call", "function_call_output", "function_call_output", "message",
     ]  # fmt: skip
-    assert _spoken(result) == ["Take your time."]
+    assert spoken(result) == ["Take your time."]
     assert len(fake.connections) == 1
     (response,) = first.tool_responses  # both answers in one message
     assert sorted(fr["name"] for fr in response["functionResponses"]) == ["mark_user_away", "switch_persona"]
@@ -226,7 +206,7 @@ async def test_a_hand_off_alone_does_not_stall(
         await until(lambda: c.agent is not first_agent and c.agent.entered.is_set(), what="hand-off")
 
     assert _stalls(caplog) == []
-    assert _spoken(result) == ["Ahoy! Captain Reed here."]
+    assert spoken(result) == ["Ahoy! Captain Reed here."]
 
 
 # ------------------------------------------------------------------------------------------
@@ -279,7 +259,7 @@ async def test_livekit_waits_for_an_auto_tool_reply_a_hand_off_never_lets_throug
             await session.start(_Bare(model, fresh_model, note_wants_reply=note_wants_reply))
             result = await session.run(user_input="hand off and take a note")
             await fake.wait_for_connections(2)
-    assert [t for t, _ in _events(result)] == [
+    assert event_types(result) == [
         "function_call", "function_call", "function_call_output", "function_call_output", "agent_handoff",
     ]  # fmt: skip
     assert bool(_stalls(caplog)) is note_wants_reply

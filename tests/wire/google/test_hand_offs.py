@@ -18,7 +18,9 @@ from livekit.plugins import google  # noqa: F401  (imported at collection, not i
 
 from agent.worker import session_attributes
 
-from ..conftest import controlled_session, until
+from tests.helpers import function_outputs, until
+
+from ..support import controlled_session
 from .fake_gemini import FakeGeminiLive, ToolCall
 from .fixtures import gemini_env
 
@@ -42,10 +44,6 @@ def _barge_in_as(c: Any, tool: str) -> None:
     setattr(c.ctl, tool, barged_in)
 
 
-def _outputs(result: Any) -> list[Any]:
-    return [e.item for e in result.events if e.type == "function_call_output"]
-
-
 async def test_two_hand_offs_in_one_reply_apply_one_and_refuse_the_other(trust_fake_gemini: FakeGeminiLive) -> None:
     fake = trust_fake_gemini
     async with controlled_session("google", gemini_env(fake)) as c:
@@ -55,7 +53,7 @@ async def test_two_hand_offs_in_one_reply_apply_one_and_refuse_the_other(trust_f
         fake.queue_text("(the old session answering its tool responses)")
         fake.queue_text("Ahoy! Captain Reed here.")
         result = await c.say("forget everything and get me the pirate")
-        outputs = {o.name: o for o in _outputs(result)}
+        outputs = {o.name: o for o in function_outputs(result)}
         await until(lambda: c.agent is not first_agent and c.agent.entered.is_set(), what="hand-off")
         second = await fake.wait_for_connections(2)
         attributes = session_attributes(c.ctl, c.session)
@@ -85,7 +83,7 @@ async def test_a_barge_in_during_a_hand_off_changes_nothing(trust_fake_gemini: F
         fake.queue_function_call("switch_persona", {"persona": "pirate"})
         fake.queue_text("(the model, after the interrupted tool call)")
         result = await c.say("can I talk to the pirate?")
-        (output,) = _outputs(result)
+        (output,) = function_outputs(result)
         await until(lambda: c.ctl.provider.made == made_before, what="the unused fresh model released")
         attributes = session_attributes(c.ctl, c.session)
 
@@ -108,7 +106,7 @@ async def test_a_forget_whose_hand_off_is_dropped_leaves_the_history_as_the_mode
         fake.queue_function_call("forget_conversation", {"scope": "last_turn"})
         fake.queue_text("(the model, after the interrupted tool call)")
         result = await c.say("forget what I just said")
-        (output,) = _outputs(result)
+        (output,) = function_outputs(result)
 
     assert output.is_error and "did not happen" in output.output
     # the model still has the words (one session, never reseeded), and so do the history and report

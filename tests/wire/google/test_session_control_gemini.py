@@ -18,7 +18,9 @@ from typing import Any
 import pytest
 from livekit.plugins import google  # noqa: F401  (imported at collection, not inside a test)
 
-from ..conftest import WireLog, controlled_session, expected_instructions, until
+from tests.helpers import spoken, until
+
+from ..support import WireLog, controlled_session, expected_instructions
 from .fake_gemini import FakeGeminiLive
 from .fixtures import gemini_env
 
@@ -233,8 +235,7 @@ async def test_forget_acknowledgement_is_spoken_once_by_the_fresh_session(
         await _two_turns(fake, c)
         run, second = await _forget(fake, c, "last_turn")
         ack = c.ctl.render("lines/forget", scope="last_turn")
-    spoken = [e.item.text_content for e in run.events if e.type == "message" and e.item.role == "assistant"]
-    assert len(spoken) == 1  # one acknowledgement, not one from each session
+    assert len(spoken(run)) == 1  # one acknowledgement, not one from each session
     assert any(ack in text for _, text in second.turns())  # asked of the fresh session
 
 

@@ -11,8 +11,8 @@ import livekit.plugins.openai  # noqa: F401  (imported at collection, not inside
 from agent import Provider
 from tests.compat import timeout
 from tests.examples.test_concierge import TEXT_ONLY, concierge
+from tests.helpers import until
 
-from ..conftest import until
 from .fake_openai import FakeOpenAIRealtime
 from .fixtures import openai_env
 

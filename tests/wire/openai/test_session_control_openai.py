@@ -15,7 +15,9 @@ from typing import Any
 import pytest
 import livekit.plugins.openai  # noqa: F401  (imported at collection: 2-3 s, not inside a test)
 
-from ..conftest import WireLog, controlled_session, expected_instructions, expected_line, until
+from tests.helpers import until
+
+from ..support import WireLog, controlled_session, expected_instructions, expected_line
 from .fake_openai import FakeOpenAIRealtime
 from .fixtures import openai_env
 

@@ -8,10 +8,8 @@ call and the tool's reply with a text; the assertions are on the request bodies 
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -23,8 +21,9 @@ from agent.session.control import SessionController
 from agent.providers import Provider
 
 from tests.harness import start_chat
+from tests.helpers import chat_process
 
-from ..conftest import expected_instructions
+from ..support import expected_instructions
 from .fake_chat_completions import FakeChatCompletions, message_text
 
 ROOT = Path(__file__).parents[3]
@@ -230,20 +229,8 @@ async def test_the_chat_command_runs_a_switch_end_to_end(fake_chat: FakeChatComp
         "LLM_BASE_URL": fake_chat.base_url,
         "LLM_API_KEY": "x",
     }
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "agent", "chat", "--provider", "pipeline", "--jsonl",
-        cwd=ROOT, env=env,
-        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
-    try:
-        # most of the time is importing livekit in a fresh interpreter
-        out, err = await asyncio.wait_for(proc.communicate(b"can I talk to the pirate?\n"), 60)
-    finally:
-        if proc.returncode is None:
-            proc.kill()
-            await proc.wait()
-    assert proc.returncode == 0, err.decode()
-    events = [json.loads(line) for line in out.decode().splitlines()]
+    # most of the time is importing livekit in a fresh interpreter
+    events, _ = await chat_process("pipeline", env, ["can I talk to the pirate?"], timeout=60)
     # the greeting, the user's words, the switch (applied inside the tool, so reported before
     # livekit's function_tools_executed), the tool's record, and the new persona's reply
     assert [e["type"] for e in events] == [

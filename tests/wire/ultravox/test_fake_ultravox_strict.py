@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import aiohttp
 
-from ..conftest import until
+from tests.helpers import until
+
 from .fake_ultravox import FakeUltravox
 from .ultravox_schema import call_request_problems, message_problems
 
@@ -57,7 +58,7 @@ async def test_pings_are_not_answered_on_their_own(fake_ultravox: FakeUltravox) 
     """The plugin answers every pong with a new ping (``_handle_pong_event``): one pong, one ping."""
     from livekit.plugins import ultravox  # noqa: F401
 
-    from ..conftest import controlled_session
+    from ..support import controlled_session
     from .fixtures import ultravox_env
 
     fake = fake_ultravox

@@ -10,16 +10,14 @@ it made is checked.
 
 from __future__ import annotations
 
-import asyncio
 import json
-import os
 import sys
-from pathlib import Path
+
+from tests.helpers import process_env, run_process
 
 from .fake_ultravox import FakeUltravox
 from .fixtures import ultravox_env
 
-ROOT = Path(__file__).parents[2]
 PROCESS_TIMEOUT = 60.0
 SECRET = "my PIN is 4321"
 
@@ -41,20 +39,11 @@ print(json.dumps({"code": code, "pii": pii}))
 
 
 async def _chat_logs(env: dict[str, str], line: str) -> dict[str, object]:
-    process_env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(ROOT), "PYTHONPATH": str(ROOT),
-                   "LK_ULTRAVOX_DEBUG": "true"}  # fmt: skip
-    proc = await asyncio.create_subprocess_exec(
+    out, _ = await run_process(
         sys.executable, "-c", SCRIPT, json.dumps(env), line,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, cwd=ROOT, env=process_env,
+        env=process_env() | {"LK_ULTRAVOX_DEBUG": "true"}, timeout=PROCESS_TIMEOUT,
     )  # fmt: skip
-    try:
-        out, err = await asyncio.wait_for(proc.communicate(), PROCESS_TIMEOUT)
-    finally:
-        if proc.returncode is None:
-            proc.kill()
-            await proc.wait()
-    assert proc.returncode == 0, err.decode()[-3000:]
-    return json.loads(out.decode().strip().splitlines()[-1])
+    return json.loads(out.strip().splitlines()[-1])
 
 
 async def test_the_chat_on_ultravox_redacts_the_plugin_records_of_what_the_user_said(fake_ultravox: FakeUltravox) -> None:

@@ -23,7 +23,9 @@ from livekit.agents import llm
 from livekit.agents.utils import http_context
 from livekit.plugins import ultravox  # noqa: F401  (imported at collection, not inside a test)
 
-from ..conftest import controlled_session, expected_instructions, until
+from tests.helpers import heard, until
+
+from ..support import controlled_session, expected_instructions
 from .fake_ultravox import FakeUltravox, UltravoxCall
 from .fixtures import ultravox_env
 
@@ -199,10 +201,6 @@ async def test_the_plugin_restarts_the_call_for_new_instructions_and_loses_the_c
 # ------------------------------------------------------------------------------------------
 
 
-def _heard(c: Any) -> list[str]:
-    return [m.text_content for m in c.session.history.messages() if m.role == "assistant"]
-
-
 async def test_away_side_talk_is_not_answered_and_the_return_gets_one_answer(fake_ultravox: FakeUltravox) -> None:
     fake = fake_ultravox
     async with controlled_session("ultravox", ultravox_env(fake)) as c:
@@ -212,7 +210,7 @@ async def test_away_side_talk_is_not_answered_and_the_return_gets_one_answer(fak
         fake.queue_tool_call("mark_user_away", {"minutes": 5})
         fake.queue_text("Take your time.")  # Ultravox answers the tool result on its own
         await call.user_says("give me five minutes")
-        await until(lambda: _heard(c) == ["Take your time."], what="the acknowledgement")
+        await until(lambda: heard(c) == ["Take your time."], what="the acknowledgement")
         assert c.session.user_state == "away"
         (result,) = _tool_results(call)
         assert result.get("agentReaction") == "speaks" and "marked away" in result["result"]
@@ -226,7 +224,7 @@ async def test_away_side_talk_is_not_answered_and_the_return_gets_one_answer(fak
         await _turn(fake, c, call, "I'm back", "Welcome back!")
         assert c.session.user_state != "away"
         await _turn(fake, c, call, "what a game, right?", "It was.")  # after anything earlier turns produced
-        assert _heard(c) == ["Take your time.", "Welcome back!", "It was."]
+        assert heard(c) == ["Take your time.", "Welcome back!", "It was."]
         assert len(fake.calls) == 1 and c.errors == []
 
 
@@ -267,7 +265,7 @@ async def test_a_fresh_call_gets_no_result_of_an_earlier_call_s_tool(fake_ultrav
         fake.queue_tool_call("mark_user_away", {})
         fake.queue_text("Take your time.")
         await call.user_says("brb")
-        await until(lambda: _heard(c) == ["Take your time."], what="the acknowledgement")
+        await until(lambda: heard(c) == ["Take your time."], what="the acknowledgement")
         await _turn(fake, c, call, "I'm back", "Welcome back!")
         second = await _hand_off(fake, c, call, "switch_persona", {"persona": "tutor"}, "can I talk to the tutor?")
 
