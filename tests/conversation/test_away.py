@@ -282,5 +282,5 @@ async def test_a_forget_during_the_hold_takes_the_reason_with_it(tmp_path) -> No
         outcome = await c.ctl.request_forget("everything")
         assert outcome.status == "forgotten" and c.ctl.away.requested  # still away
         said.clear()
-        await until(lambda: "Still busy" in " ".join(said), "the check-in", timeout=10)
+        await until(lambda: "Still busy" in " ".join(said), what="the check-in", timeout=10)
         assert not any("doctor" in line for line in said)

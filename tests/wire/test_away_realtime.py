@@ -119,7 +119,7 @@ async def test_on_gemini_the_acknowledgement_is_let_through_once(trust_fake_gemi
         fake.queue_function_call("mark_user_away", {"minutes": 5})
         fake.queue_text("Take your time.")
         await c.say("give me five minutes")
-        assert _heard(c) == ["Take your time."]
+        assert heard(c) == ["Take your time."]
         speeches = _speeches(c)
         await _gemini_model_answers(fake.last, "By the way, did you know octopuses have three hearts?")
         await until(lambda: speeches and all(s.done() for s in speeches), what="the model's own reply played or stopped")
@@ -127,7 +127,7 @@ async def test_on_gemini_the_acknowledgement_is_let_through_once(trust_fake_gemi
 
         fake.queue_text("Welcome back!")
         await c.say("I'm back")  # answered after anything the earlier turns produced
-        assert _heard(c) == ["Take your time.", "Welcome back!"]
+        assert heard(c) == ["Take your time.", "Welcome back!"]
 
 
 async def test_on_gemini_a_check_in_due_while_the_user_is_coming_back_is_never_said(

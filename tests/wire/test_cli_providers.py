@@ -32,7 +32,7 @@ from agent import worker
 from agent.providers import ConfigError
 from agent.worker import ATTR_PERSONA, ATTR_USER_STATE, session_attributes
 
-from tests.helpers import chat_process, of_type, process_env
+from tests.helpers import ROOT, chat_process, of_type, process_env
 
 from .support import controlled_session, expected_instructions
 from .google.fake_gemini import FakeGeminiLive
@@ -142,9 +142,9 @@ async def test_chat_on_inference_names_the_gateway_and_answers(fake_openai: Fake
     fake_openai.queue_text(GREETING)
     fake_openai.queue_text("Hello through the gateway.")
 
-    events, err = await _chat("inference", _base_env() | inference_env(fake_openai), ["hello"])
+    events, err = await chat_process("inference", process_env() | inference_env(fake_openai), ["hello"], timeout=PROCESS_TIMEOUT)
 
-    assert [e["text"] for e in _of(events, "message")] == [GREETING, "hello", "Hello through the gateway."]
+    assert [e["text"] for e in of_type(events, "message")] == [GREETING, "hello", "Hello through the gateway."]
     assert fake_openai.last.query["model"] == ["openai/gpt-realtime"]
     assert err.splitlines()[0] == f"provider inference: at 127.0.0.1:{fake_openai.port} (from LIVEKIT_INFERENCE_URL)"
     assert API_SECRET not in err
@@ -163,7 +163,7 @@ async def test_chat_on_inference_names_the_gateway_and_answers(fake_openai: Fake
 def test_chat_on_inference_refuses_in_one_line_with_exit_code_2(env: dict[str, str], line: str) -> None:
     proc = subprocess.run(
         [sys.executable, "-m", "agent", "chat", "--provider", "inference"], input="hello\n",
-        capture_output=True, text=True, cwd=ROOT, env=_base_env() | env, timeout=PROCESS_TIMEOUT,
+        capture_output=True, text=True, cwd=ROOT, env=process_env() | env, timeout=PROCESS_TIMEOUT,
     )  # fmt: skip
     assert (proc.returncode, proc.stderr.splitlines()) == (2, [line])
 

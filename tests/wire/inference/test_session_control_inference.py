@@ -14,7 +14,9 @@ from typing import Any
 import livekit.agents.inference.realtime  # noqa: F401  (imports the openai SDK's types: at collection)
 from livekit import api
 
-from ..conftest import controlled_session, expected_instructions, until
+from tests.helpers import until
+
+from ..support import controlled_session, expected_instructions
 from ..openai.fake_openai import FakeOpenAIRealtime
 from .fixtures import API_KEY, API_SECRET, inference_env
 

@@ -252,7 +252,7 @@ async def test_away_words_before_the_model_answers_the_tool_result_stop_that_ans
         assert c.session.user_state == "away"
 
         await _turn(fake, c, call, "I'm back", "Welcome back!")  # after anything earlier turns produced
-        assert _heard(c) == ["Welcome back!"]
+        assert heard(c) == ["Welcome back!"]
         assert c.errors == []
 
 
