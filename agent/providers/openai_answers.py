@@ -2,14 +2,18 @@
 
 OpenAI Realtime takes ``session.update`` and ``conversation.item.delete`` without
 waiting: it answers later with ``session.updated`` / ``conversation.item.deleted``,
-or with an ``error`` whose ``event_id`` is null for these requests (observed for
-``cannot_update_voice`` in openai/openai-python#2607 and for
-``item_delete_invalid_item_id``), so the plugin cannot tie the refusal to what it
-sent: a refused update looks applied, and a refused delete stalls
-``update_chat_ctx`` for its 5 s timeout. The plugin re-emits every server event as
-``openai_server_event_received``; :class:`ServerAnswers` listens there. The
-service answers a client's events in order, so the first answer after a request
-is taken as its answer.
+or with an ``error``. livekit's ``update_instructions`` returns before that answer, so
+a refused update looks applied. The plugin re-emits every server event as
+``openai_server_event_received`` and every client event it sends as
+``openai_client_event_queued``; :class:`ServerAnswers` listens to both.
+
+An error answers the request whose id it echoes in ``error.event_id`` (the service
+echoes the id of the client event it refuses: livekit/agents#3398, #2064; the 1.8.9
+plugin tags every request it sends). An error naming another request (the plugin's
+own ``response.cancel`` races, ``input_audio_buffer_commit_empty``) answers nothing of
+ours and is passed over; one with a null id (a client that sent none) is taken as the
+answer. The service answers a client's events in order, so the first answer after a
+request is taken as its answer.
 
 The OpenAI provider hands it to the mechanism as its ``Confirmations``
 (agent/session/confirmations.py); a refused voice (``cannot_update_voice``) is a
@@ -38,16 +42,30 @@ class ServerAnswers:
         self._session = rt_session
         self._events: list[dict[str, Any]] = []
         self._changed = asyncio.Event()
+        self._sent: set[str] = set()  # ids of the updates and deletes sent in the block
 
     def __enter__(self) -> ServerAnswers:
+        self._session.on("openai_client_event_queued", self._on_sent)
         self._session.on("openai_server_event_received", self._on_event)
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self._session.off("openai_client_event_queued", self._on_sent)
         self._session.off("openai_server_event_received", self._on_event)
 
+    def _on_sent(self, event: dict[str, Any]) -> None:
+        # only the requests answered here: an error about anything else sent meanwhile
+        # (a response.cancel, an item created) is no refusal of these
+        if event.get("type") in ("session.update", "conversation.item.delete") and (event_id := event.get("event_id")):
+            self._sent.add(event_id)
+
     def _on_event(self, event: dict[str, Any]) -> None:
-        if event.get("type") in ("session.updated", "conversation.item.deleted", "error"):
+        kind = event.get("type")
+        if kind == "error":
+            answers = (event.get("error") or {}).get("event_id")
+            if answers is not None and answers not in self._sent:
+                return  # another request's error
+        if kind in ("session.updated", "conversation.item.deleted", "error"):
             self._events.append(event)
             self._changed.set()
 
@@ -78,7 +96,7 @@ class ServerAnswers:
     async def items_deleted(self, item_ids: Collection[str], timeout: float = ANSWER_TIMEOUT) -> list[str]:
         """Wait until each item is deleted; return the refusals (empty: all deleted)."""
         waiting, refusals = set(item_ids), []
-        # an error names no item (event_id null): each one answers for one of those waiting
+        # an error names the delete request, not its item: each one answers for one of those waiting
         while len(waiting) > len(refusals):
             event = await self._next(timeout)
             if event is None:
