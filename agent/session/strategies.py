@@ -189,7 +189,7 @@ class Realtime:
 
 
 def _log_late_failure(task: Any) -> None:
-    # a refused delete leaves the plugin's own wait to time out; its error was already reported
+    # a refused delete fails the plugin's own wait too (the error names its request); already reported
     if not task.cancelled() and (e := task.exception()) is not None:
         logger.debug("chat context update ended with: %s", e)
 

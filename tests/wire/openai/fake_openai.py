@@ -25,8 +25,9 @@ It is as strict as the real service where a client can trip over it:
   ``server.schema_violations`` (the ``fake_openai`` fixture fails the test at teardown) and a
   client event that fails is refused with an ``error`` event and not applied, as the service
   does (``unknown_parameter`` / ``missing_required_parameter`` / ``invalid_value``).
-- **Errors carry ``event_id: null``** (``error.event_id``), as the service sends them;
-  ``error_event_ids=True`` echoes the offending client event's id instead.
+- **Errors echo the offending client event's ``event_id``** in ``error.event_id`` (null when
+  the request carried none), as the service does (livekit/agents#3398, #2064);
+  ``error_event_ids=False`` always sends null instead.
 - ``conversation.item.create`` with an unknown ``previous_item_id``, or a
   ``function_call_output`` whose ``call_id`` matches no ``function_call`` item in the
   conversation, is an error and adds nothing.
@@ -70,7 +71,7 @@ __all__ = [
 ]
 
 # Exact wording observed from the real service (openai/openai-python#2607; also
-# openai/openai-agents-python#1661, where the error arrives with event_id=None).
+# openai/openai-agents-python#1661, whose client sent no event id).
 CANNOT_UPDATE_VOICE_MESSAGE = "Cannot update a conversation's voice if assistant audio is present."
 
 SAMPLE_RATE = 24000
@@ -265,7 +266,7 @@ class OpenAIConnection(LoopbackConnection):
         event_id: str | None = None,
     ) -> None:
         """Send an ``error`` event; ``event_id`` is the *client* event it answers (the
-        service sends ``null``; see :meth:`_error_event_id`)."""
+        service echoes it; see :meth:`_error_event_id`)."""
         await self.send(
             {
                 "type": "error",
@@ -297,12 +298,10 @@ class OpenAIConnection(LoopbackConnection):
     # ---- protocol --------------------------------------------------------------------------
 
     def _error_event_id(self, ev: dict[str, Any]) -> str | None:
-        # The real service answers with error.event_id null, even when the client event had
-        # an id: cannot_update_voice (openai/openai-agents-python#1661), a refused
-        # response.create (conversation_already_has_active_response, event_id=None in
-        # openai/openai-agents-python#1466 and tleyden/arty#81), a missing parameter
-        # (community.openai.com/t/966495). Ids were seen echoed too (livekit/agents#3210,
-        # #6817), so error_event_ids=True echoes them; null is the default.
+        # The service echoes the id of the client event it refuses (livekit/agents#3398:
+        # event_id='tools_update_…' on an unknown_parameter error; #2064: response_create_…;
+        # #3210, #6817). The null ids reported elsewhere (openai/openai-agents-python#1661,
+        # #1466, openai/openai-python#2607) come from clients that send no event id.
         return ev.get("event_id") if self._server.error_event_ids else None
 
     async def _handle(self, ev: dict[str, Any]) -> None:
@@ -346,7 +345,7 @@ class OpenAIConnection(LoopbackConnection):
         upd = ev.get("session") or {}
         refusal = self._server._next_session_update_refusal
         if refusal is not None:
-            # a scripted refusal: an error (event_id null) and no session.updated; the
+            # a scripted refusal: an error (naming the update) and no session.updated; the
             # session is left as it was, as on any refused update
             self._server._next_session_update_refusal = None
             await self.send_error(
@@ -699,7 +698,7 @@ class FakeOpenAIRealtime(LoopbackWebSocketServer[OpenAIConnection]):
             ``None`` answers with an empty (no output) completed response.
         reject_voice_change_after_audio: emulate ``cannot_update_voice`` (default True).
         error_event_ids: echo the offending client ``event_id`` in ``error.event_id`` of
-            every error; default False sends ``null``, as the real service does.
+            every error, as the real service does (default); False sends ``null``.
         response_delay: seconds between ``response.create`` and ``response.created`` (the
             response is active meanwhile).
         pace: seconds between the deltas of a reply (0: as fast as possible). Mutable.
@@ -715,7 +714,7 @@ class FakeOpenAIRealtime(LoopbackWebSocketServer[OpenAIConnection]):
         *,
         default_reply: Reply | None = (AssistantText("OK."),),
         reject_voice_change_after_audio: bool = True,
-        error_event_ids: bool = False,
+        error_event_ids: bool = True,
         response_delay: float = 0.0,
         pace: float = 0.0,
         validate_schema: bool = True,
@@ -771,7 +770,7 @@ class FakeOpenAIRealtime(LoopbackWebSocketServer[OpenAIConnection]):
         type: str = "invalid_request_error",
     ) -> None:
         """Refuse the next ``session.update`` (on any connection) as the service refuses one:
-        an ``error`` event (``event_id`` null unless ``error_event_ids``), no
+        an ``error`` event (naming the update's ``event_id``), no
         ``session.updated``, the session unchanged. One update only."""
         self._next_session_update_refusal = SessionUpdateRefusal(code, message, param, type)
 

@@ -1,5 +1,5 @@
-"""The OpenAI Realtime fake refuses what the real service refuses, answers errors with
-``event_id: null`` as the service does, and streams replies over time so that barge-in can
+"""The OpenAI Realtime fake refuses what the real service refuses, answers errors naming the
+client event they refuse (``error.event_id``) as the service does, and streams replies over time so that barge-in can
 be tested. A raw WebSocket client shows each rule on the wire; the real plugin shows the
 ones the agent meets.
 """
@@ -75,7 +75,7 @@ def user_item(text: str, **extra: Any) -> dict[str, Any]:
 
 
 # ------------------------------------------------------------------------------------------
-# errors: event_id null
+# errors: each names the client event it refuses
 # ------------------------------------------------------------------------------------------
 
 
@@ -85,12 +85,12 @@ async def test_an_unknown_previous_item_id_is_an_error_and_adds_nothing(
     async with raw_client(fake_openai) as c:
         await c.send(user_item("first"))
         await c.until("conversation.item.done")
-        await c.send(user_item("second", previous_item_id="item_does_not_exist"))
+        sent = await c.send(user_item("second", previous_item_id="item_does_not_exist"))
         err = await c.until("error")
         await c.drain()
 
     conn = fake_openai.last
-    assert err["error"]["event_id"] is None  # the service does not echo the client's id
+    assert err["error"]["event_id"] == sent  # the service names the request it refuses
     assert err["error"]["code"] == "item_create_invalid_previous_item_id"
     assert "item_does_not_exist" in err["error"]["message"]
     assert len(c.of("conversation.item.added")) == 1
@@ -102,7 +102,7 @@ async def test_an_output_for_an_unknown_call_is_an_error_and_adds_nothing(
 ) -> None:
     fake_openai.queue_reply(FunctionCall("switch_persona", {"persona": "pirate"}, "call_real"))
     async with raw_client(fake_openai) as c:
-        await c.send({"type": "conversation.item.create", "item": {
+        sent = await c.send({"type": "conversation.item.create", "item": {
             "type": "function_call_output", "call_id": "call_made_up", "output": "done"}})
         err = await c.until("error")
         # the same output for the call the model really made is accepted
@@ -113,20 +113,20 @@ async def test_an_output_for_an_unknown_call_is_an_error_and_adds_nothing(
         added = await c.until("conversation.item.added",
                               where=lambda e: e["item"]["type"] == "function_call_output")
 
-    assert err["error"]["event_id"] is None
+    assert err["error"]["event_id"] == sent
     assert "call_made_up" in err["error"]["message"]
     assert added["item"]["call_id"] == "call_real"
     assert [it["type"] for it in fake_openai.last.items] == ["function_call", "function_call_output"]
 
 
-async def test_error_event_ids_can_be_echoed_on_request() -> None:
-    async with FakeOpenAIRealtime(error_event_ids=True) as server:
+async def test_error_event_ids_can_be_turned_off() -> None:
+    async with FakeOpenAIRealtime(error_event_ids=False) as server:
         async with raw_client(server) as c:
             sent = await c.send({"type": "conversation.item.delete", "item_id": "nope"})
             err = await c.until("error")
         fail_on_schema_violations(server)
-    assert err["error"]["code"] == "item_delete_invalid_item_id"
-    assert err["error"]["event_id"] == sent
+    assert err["error"]["code"] == "item_delete_invalid_item_id" and sent
+    assert err["error"]["event_id"] is None
 
 
 # ------------------------------------------------------------------------------------------
@@ -164,13 +164,13 @@ async def test_a_second_response_create_during_a_reply_is_refused(
         await c.send({"type": "response.create"})
         created = await c.until("response.created")
         await c.until("response.output_text.delta")
-        await c.send({"type": "response.create"})
+        second = await c.send({"type": "response.create"})
         err = await c.until("error")
         done = await c.until("response.done")
         await c.drain()
 
     assert err["error"]["code"] == "conversation_already_has_active_response"
-    assert err["error"]["event_id"] is None
+    assert err["error"]["event_id"] == second  # as in livekit/agents#2064 (response_create_…)
     assert created["response"]["id"] in err["error"]["message"]
     # the first reply went on undisturbed; the second never started
     assert done["response"]["status"] == "completed"
@@ -230,10 +230,10 @@ async def test_cancel_without_an_active_response_is_an_error(fake_openai: FakeOp
     async with raw_client(fake_openai) as c:
         await c.send({"type": "response.create"})
         await c.until("response.done")
-        await c.send({"type": "response.cancel"})
+        cancel = await c.send({"type": "response.cancel"})
         err = await c.until("error")
     assert err["error"]["code"] == "response_cancel_not_active"
-    assert err["error"]["event_id"] is None
+    assert err["error"]["event_id"] == cancel
 
 
 # ------------------------------------------------------------------------------------------
@@ -248,7 +248,7 @@ async def test_a_refused_session_update_changes_nothing(fake_openai: FakeOpenAIR
         fake_openai.refuse_next_session_update(
             "invalid_value", "Invalid value: 'x'.", param="session.instructions"
         )
-        await c.send({"type": "session.update", "session": {"type": "realtime", "instructions": "B"}})
+        refused = await c.send({"type": "session.update", "session": {"type": "realtime", "instructions": "B"}})
         err = await c.until("error")
         await c.drain()
         assert len(c.of("session.updated")) == 1  # no confirmation for the refused one
@@ -259,7 +259,7 @@ async def test_a_refused_session_update_changes_nothing(fake_openai: FakeOpenAIR
 
     assert err["error"] == {"type": "invalid_request_error", "code": "invalid_value",
                             "message": "Invalid value: 'x'.", "param": "session.instructions",
-                            "event_id": None}
+                            "event_id": refused}
     assert updated["session"]["instructions"] == "C" == fake_openai.last.instructions
 
 
