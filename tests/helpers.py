@@ -148,3 +148,18 @@ def record_assistant(chat: Any) -> list[str]:
 def recorded_events(session: Any) -> str:
     """Every event the session recorded (what its report holds), as one string to search."""
     return repr([e.model_dump() for e in session._recorded_events])
+
+
+def barge_in_once(chat: Any, change: str) -> None:
+    """The user talks over the agent the moment the controller's ``change`` (a tool's entry
+    point: ``switch_persona``, ``forget``) next returns, so livekit drops the hand-off it
+    returned; later calls run undisturbed."""
+    method = getattr(chat.ctl, change)
+
+    async def barged_in(*args: Any, **kwargs: Any) -> Any:
+        setattr(chat.ctl, change, method)
+        outcome = await method(*args, **kwargs)
+        chat.session.interrupt(force=True)
+        return outcome
+
+    setattr(chat.ctl, change, barged_in)

@@ -189,31 +189,9 @@ async def _openai_user_speaks(conn: Any, words: str, model_reply: str, *, transc
                   "content_index": 0, "transcript": words, "usage": {"type": "duration", "seconds": 0.8}}  # fmt: skip
     if transcript_first:
         await conn.send(transcript)
-    await _openai_server_response(conn, resp, reply_item, user_item, model_reply)
+    await conn.send_text_response(resp, reply_item, user_item, model_reply)
     if not transcript_first:
         await conn.send(transcript)
-
-
-async def _openai_server_response(conn: Any, resp: str, item_id: str, previous: str, text: str) -> None:
-    base = {"object": "realtime.response", "id": resp, "metadata": None, "output_modalities": ["text"]}
-    common = {"response_id": resp, "item_id": item_id, "output_index": 0, "content_index": 0}
-    item = {"id": item_id, "object": "realtime.item", "type": "message", "role": "assistant",
-            "status": "in_progress", "content": []}  # fmt: skip
-    done = {**item, "status": "completed", "content": [{"type": "output_text", "text": text}]}
-    usage = {"total_tokens": 3, "input_tokens": 2, "output_tokens": 1,
-             "input_token_details": {"text_tokens": 2, "audio_tokens": 0, "cached_tokens": 0},
-             "output_token_details": {"text_tokens": 1, "audio_tokens": 0}}  # fmt: skip
-    await conn.send({"type": "response.created", "response": {**base, "status": "in_progress", "output": [], "usage": None}})
-    await conn.send({"type": "response.output_item.added", "response_id": resp, "output_index": 0, "item": item})
-    await conn.send({"type": "conversation.item.added", "previous_item_id": previous, "item": item})
-    await conn.send({"type": "response.content_part.added", **common, "part": {"type": "text", "text": ""}})
-    await conn.send({"type": "response.output_text.delta", **common, "delta": text})
-    await conn.send({"type": "response.output_text.done", **common, "text": text})
-    await conn.send({"type": "response.content_part.done", **common, "part": {"type": "text", "text": text}})
-    await conn.send({"type": "response.output_item.done", "response_id": resp, "output_index": 0, "item": done})
-    conn.items.append(done)
-    await conn.send({"type": "conversation.item.done", "previous_item_id": previous, "item": done})
-    await conn.send({"type": "response.done", "response": {**base, "status": "completed", "output": [done], "usage": usage}})
 
 
 async def _openai_away(fake: FakeOpenAIRealtime, c: Any) -> None:

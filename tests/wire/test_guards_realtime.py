@@ -27,7 +27,7 @@ from livekit.plugins import google  # noqa: F401
 from agent.providers import Provider
 from agent.session.away import AwayPolicy
 from tests.harness import start_chat
-from tests.helpers import function_outputs, heard, until
+from tests.helpers import barge_in_once, function_outputs, heard, until
 
 from .support import controlled_session, expected_instructions
 from .google.fake_gemini import FakeGeminiLive
@@ -41,20 +41,6 @@ AFTER_THE_DROP = "(the model, after the interrupted tool call)"
 _ids = itertools.count(1)
 
 
-def _barge_in_once(c: Any, tool: str) -> None:
-    """The user talks over the agent the moment the controller's ``tool`` next returns
-    (livekit then drops the hand-off it returned); later calls run undisturbed."""
-    method = getattr(c.ctl, tool)
-
-    async def barged_in(*args: Any, **kwargs: Any) -> Any:
-        setattr(c.ctl, tool, method)
-        outcome = await method(*args, **kwargs)
-        c.session.interrupt(force=True)
-        return outcome
-
-    setattr(c.ctl, tool, barged_in)
-
-
 # ------------------------------------------------------------------------------------------
 # a dropped hand-off frees the session for the next change
 # ------------------------------------------------------------------------------------------
@@ -64,7 +50,7 @@ async def _dropped(fake: Any, c: Any, tool: str, name: str, arguments: dict[str,
     """``answered``: the model answers the failed call's output on its own (Gemini answers
     every tool response), after the run is over; the next turn comes after that answer."""
     before = c.agent
-    _barge_in_once(c, tool)
+    barge_in_once(c, tool)
     fake.queue_function_call(name, arguments)
     if answered:
         fake.queue_text(AFTER_THE_DROP)
@@ -265,7 +251,7 @@ async def _user_speaks(conn: Any, *, transcript: str | None, delta: str | None =
         await conn.send({"type": "conversation.item.input_audio_transcription.delta", "item_id": user_item,
                          "content_index": 0, "delta": delta})  # fmt: skip
     if server_answers is not None:
-        await _server_response(conn, f"resp_guard{n}", f"item_guard_reply{n}", user_item, server_answers)
+        await conn.send_text_response(f"resp_guard{n}", f"item_guard_reply{n}", user_item, server_answers)
     if transcript is not None:
         await conn.send({"type": "conversation.item.input_audio_transcription.completed", "item_id": user_item,
                          "content_index": 0, "transcript": transcript, "usage": {"type": "duration", "seconds": 0.8}})  # fmt: skip
@@ -274,28 +260,6 @@ async def _user_speaks(conn: Any, *, transcript: str | None, delta: str | None =
                          "error": {"type": "transcription_error", "code": "audio_unintelligible",
                                    "message": "Audio could not be transcribed.", "param": None}})  # fmt: skip
     return user_item
-
-
-async def _server_response(conn: Any, resp: str, item_id: str, previous: str, text: str) -> None:
-    base = {"object": "realtime.response", "id": resp, "metadata": None, "output_modalities": ["text"]}
-    common = {"response_id": resp, "item_id": item_id, "output_index": 0, "content_index": 0}
-    item = {"id": item_id, "object": "realtime.item", "type": "message", "role": "assistant",
-            "status": "in_progress", "content": []}  # fmt: skip
-    done = {**item, "status": "completed", "content": [{"type": "output_text", "text": text}]}
-    usage = {"total_tokens": 3, "input_tokens": 2, "output_tokens": 1,
-             "input_token_details": {"text_tokens": 2, "audio_tokens": 0, "cached_tokens": 0},
-             "output_token_details": {"text_tokens": 1, "audio_tokens": 0}}  # fmt: skip
-    await conn.send({"type": "response.created", "response": {**base, "status": "in_progress", "output": [], "usage": None}})
-    await conn.send({"type": "response.output_item.added", "response_id": resp, "output_index": 0, "item": item})
-    await conn.send({"type": "conversation.item.added", "previous_item_id": previous, "item": item})
-    await conn.send({"type": "response.content_part.added", **common, "part": {"type": "text", "text": ""}})
-    await conn.send({"type": "response.output_text.delta", **common, "delta": text})
-    await conn.send({"type": "response.output_text.done", **common, "text": text})
-    await conn.send({"type": "response.content_part.done", **common, "part": {"type": "text", "text": text}})
-    await conn.send({"type": "response.output_item.done", "response_id": resp, "output_index": 0, "item": done})
-    conn.items.append(done)
-    await conn.send({"type": "conversation.item.done", "previous_item_id": previous, "item": done})
-    await conn.send({"type": "response.done", "response": {**base, "status": "completed", "output": [done], "usage": usage}})
 
 
 async def _away(fake: FakeOpenAIRealtime, c: Any, arguments: dict[str, Any] | None = None) -> None:

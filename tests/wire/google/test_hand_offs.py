@@ -18,7 +18,7 @@ from livekit.plugins import google  # noqa: F401  (imported at collection, not i
 
 from agent.worker import session_attributes
 
-from tests.helpers import function_outputs, until
+from tests.helpers import barge_in_once, function_outputs, until
 
 from ..support import controlled_session
 from .fake_gemini import FakeGeminiLive, ToolCall
@@ -30,18 +30,6 @@ SECRET = "my secret is 42"
 async def _secret_turn(fake: FakeGeminiLive, c: Any) -> None:
     fake.queue_text("Noted.")
     await c.say(SECRET)
-
-
-def _barge_in_as(c: Any, tool: str) -> None:
-    """The user talks over the agent the moment the controller's ``tool`` returns."""
-    method = getattr(c.ctl, tool)
-
-    async def barged_in(*args: Any, **kwargs: Any) -> Any:
-        outcome = await method(*args, **kwargs)
-        c.session.interrupt(force=True)
-        return outcome
-
-    setattr(c.ctl, tool, barged_in)
 
 
 async def test_two_hand_offs_in_one_reply_apply_one_and_refuse_the_other(trust_fake_gemini: FakeGeminiLive) -> None:
@@ -79,7 +67,7 @@ async def test_a_barge_in_during_a_hand_off_changes_nothing(trust_fake_gemini: F
         await _secret_turn(fake, c)
         first_agent, instructions = c.agent, c.agent.instructions
         made_before = list(c.ctl.provider.made)
-        _barge_in_as(c, "switch_persona")
+        barge_in_once(c, "switch_persona")
         fake.queue_function_call("switch_persona", {"persona": "pirate"})
         fake.queue_text("(the model, after the interrupted tool call)")
         result = await c.say("can I talk to the pirate?")
@@ -102,7 +90,7 @@ async def test_a_forget_whose_hand_off_is_dropped_leaves_the_history_as_the_mode
         fake.queue_text("Nice.")
         await c.say("I like tea")
         await _secret_turn(fake, c)
-        _barge_in_as(c, "forget")
+        barge_in_once(c, "forget")
         fake.queue_function_call("forget_conversation", {"scope": "last_turn"})
         fake.queue_text("(the model, after the interrupted tool call)")
         result = await c.say("forget what I just said")

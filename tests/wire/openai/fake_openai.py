@@ -256,6 +256,30 @@ class OpenAIConnection(LoopbackConnection):
             )
         await super().send(event)
 
+    async def send_text_response(self, resp: str, item_id: str, previous: str, text: str) -> None:
+        """A text reply the model starts on its own, as with server turn detection (no
+        response.create asked for it): the whole event sequence of one response with one
+        assistant message ``item_id`` after ``previous``."""
+        base = {"object": "realtime.response", "id": resp, "metadata": None, "output_modalities": ["text"]}
+        common = {"response_id": resp, "item_id": item_id, "output_index": 0, "content_index": 0}
+        item = {"id": item_id, "object": "realtime.item", "type": "message", "role": "assistant",
+                "status": "in_progress", "content": []}  # fmt: skip
+        done = {**item, "status": "completed", "content": [{"type": "output_text", "text": text}]}
+        usage = {"total_tokens": 3, "input_tokens": 2, "output_tokens": 1,
+                 "input_token_details": {"text_tokens": 2, "audio_tokens": 0, "cached_tokens": 0},
+                 "output_token_details": {"text_tokens": 1, "audio_tokens": 0}}  # fmt: skip
+        await self.send({"type": "response.created", "response": {**base, "status": "in_progress", "output": [], "usage": None}})
+        await self.send({"type": "response.output_item.added", "response_id": resp, "output_index": 0, "item": item})
+        await self.send({"type": "conversation.item.added", "previous_item_id": previous, "item": item})
+        await self.send({"type": "response.content_part.added", **common, "part": {"type": "text", "text": ""}})
+        await self.send({"type": "response.output_text.delta", **common, "delta": text})
+        await self.send({"type": "response.output_text.done", **common, "text": text})
+        await self.send({"type": "response.content_part.done", **common, "part": {"type": "text", "text": text}})
+        await self.send({"type": "response.output_item.done", "response_id": resp, "output_index": 0, "item": done})
+        self.items.append(done)
+        await self.send({"type": "conversation.item.done", "previous_item_id": previous, "item": done})
+        await self.send({"type": "response.done", "response": {**base, "status": "completed", "output": [done], "usage": usage}})
+
     async def send_error(
         self,
         code: str,

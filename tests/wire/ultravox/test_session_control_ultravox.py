@@ -23,7 +23,7 @@ from livekit.agents import llm
 from livekit.agents.utils import http_context
 from livekit.plugins import ultravox  # noqa: F401  (imported at collection, not inside a test)
 
-from tests.helpers import heard, until
+from tests.helpers import barge_in_once, heard, until
 
 from ..support import controlled_session, expected_instructions
 from .fake_ultravox import FakeUltravox, UltravoxCall
@@ -286,14 +286,7 @@ async def test_a_barge_in_during_the_switch_changes_nothing(fake_ultravox: FakeU
         made_before = list(c.ctl.provider.made)
         outputs: list[Any] = []
         c.session.on("function_tools_executed", lambda ev: outputs.extend(ev.function_call_outputs))
-        switch = c.ctl.switch_persona
-
-        async def barged_in(*args: Any, **kwargs: Any) -> Any:
-            outcome = await switch(*args, **kwargs)
-            c.session.interrupt(force=True)  # the user talks over the agent as the tool returns
-            return outcome
-
-        c.ctl.switch_persona = barged_in
+        barge_in_once(c, "switch_persona")
         fake.queue_tool_call("switch_persona", {"persona": "pirate"})
         fake.queue_text("Still Alex here.")
         await call.user_says("can I talk to the pirate?")
