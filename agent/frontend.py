@@ -35,6 +35,7 @@ from livekit.agents.llm import ToolError
 
 from tools import Arguments, ForgetScopeArgs, MarkAwayArgs, Outcome, SwitchPersonaArgs
 
+from .session import aio
 from .session.control import SessionController
 
 logger = logging.getLogger("agent")
@@ -113,7 +114,8 @@ class Frontend:
         self.session = session
         self._published: dict[str, str] = {}
         self._publishing = asyncio.Lock()  # one update at a time, in order
-        self._tasks: set[asyncio.Task[Any]] = set()
+        # attribute updates, and changes that outlive their RPC (a refusal is the caller's answer)
+        self._tasks = aio.Tasks(logger, "a change a frontend asked for failed", expected=(ToolError,))
 
     async def start(self) -> None:
         self.session.on("user_state_changed", self._publish_soon)
@@ -142,11 +144,7 @@ class Frontend:
             self._published.update(changed)
 
     def _publish_soon(self, *_: Any) -> None:
-        self._keep(asyncio.create_task(self.publish()))
-
-    def _keep(self, task: asyncio.Task[Any]) -> None:
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._tasks.spawn(self.publish())
 
     # -- the RPC methods --------------------------------------------------------------------
 
@@ -155,9 +153,7 @@ class Frontend:
             change_made = act(_arguments(data.payload))  # a bad request raises here, before any change
             # livekit cancels a handler past the caller's deadline: the change itself runs to
             # its end regardless, so it is never left half made (the attributes tell the result)
-            change = asyncio.ensure_future(change_made)
-            self._keep(change)
-            change.add_done_callback(_log_failure)
+            change = self._tasks.spawn(change_made)
             try:
                 outcome = await asyncio.shield(change)
             except ToolError as e:
@@ -219,8 +215,3 @@ def _checked(model: type[A], args: dict[str, Any], personas: Collection[str] = (
     except ToolError as e:
         message = str(e)
         raise rpc_error(INVALID_REQUEST, message if "othing" in message else f"{message} Nothing changed.") from None
-
-
-def _log_failure(task: asyncio.Future[Any]) -> None:
-    if not task.cancelled() and (e := task.exception()) is not None and not isinstance(e, ToolError):
-        logger.warning("a change a frontend asked for failed: %s", e, exc_info=e)

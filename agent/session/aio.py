@@ -14,8 +14,16 @@ T = TypeVar("T")
 class Tasks:
     """Background tasks kept alive until done; a failure is logged as ``what``, never lost."""
 
-    def __init__(self, logger: logging.Logger, what: str, *, on_start: Callable[[asyncio.Task[Any]], None] | None = None) -> None:
-        self._logger, self._what, self._on_start = logger, what, on_start
+    def __init__(
+        self,
+        logger: logging.Logger,
+        what: str,
+        *,
+        on_start: Callable[[asyncio.Task[Any]], None] | None = None,
+        expected: tuple[type[BaseException], ...] = (),
+    ) -> None:
+        """``expected``: failures a caller of the task answers itself (not logged)."""
+        self._logger, self._what, self._on_start, self._expected = logger, what, on_start, expected
         self._running: set[asyncio.Task[Any]] = set()
 
     def __bool__(self) -> bool:
@@ -36,12 +44,8 @@ class Tasks:
 
     def _done(self, task: asyncio.Task[Any]) -> None:
         self._running.discard(task)
-        if not task.cancelled() and (e := task.exception()) is not None:
-            log_failure(self._logger, self._what, e)
-
-
-def log_failure(logger: logging.Logger, what: str, error: BaseException) -> None:
-    logger.warning("%s: %s", what, error, exc_info=error)
+        if not task.cancelled() and (e := task.exception()) is not None and not isinstance(e, self._expected):
+            self._logger.warning("%s: %s", self._what, e, exc_info=e)
 
 
 async def first_of(work: Awaitable[T], stop: asyncio.Event) -> T | None:

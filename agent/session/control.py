@@ -184,7 +184,7 @@ class SessionController(RequestedChanges):
                 self._before_last_forget = plan.fence
                 self._scrub_history(scope, call_id, _reply_ids(handle), about=about)
 
-            self._begin_hand_off(self._hand_off_for(applied.handoff, plan.context, plan.gone, commit), handle)
+            self._begin_hand_off(self._hand_off_for(applied.handoff, plan.context, commit), handle)
             return replace(outcome, say="")
 
     async def mark_away(self, reason: str | None, minutes: float | None, ctx: RunContext) -> Outcome:
@@ -216,8 +216,7 @@ class SessionController(RequestedChanges):
         applied = await self._apply_switch(agent, target, instructions, line, carried)
         outcome = Outcome("switched", target.name, say=line, notes=applied.notes, handoff=applied.handoff)
         if applied.handoff is not None:
-            calls = [it for it in agent.chat_ctx.items if call_id and getattr(it, "call_id", None) == call_id]
-            return outcome, self._hand_off_for(applied.handoff, carried, calls, lambda: self._commit_persona(target.id)), None
+            return outcome, self._hand_off_for(applied.handoff, carried, lambda: self._commit_persona(target.id)), None
         self._commit_persona(target.id)
         return outcome, None, (old_tts if agent.tts is not old_tts else None)
 
@@ -315,16 +314,16 @@ class SessionController(RequestedChanges):
             busy = "a change to a fresh session" if self.hand_off is not None else "forgetting"
             raise ToolError(f"Another change ({busy}) is still being made; {what} did not happen. Ask again in a moment.")
 
-    def _hand_off_for(
-        self, fresh: ControlledAgent, planned_on: llm.ChatContext, left_out: list[llm.ChatItem], commit: Callable[[], None]
-    ) -> HandOff:
+    def _hand_off_for(self, fresh: ControlledAgent, planned_on: llm.ChatContext, commit: Callable[[], None]) -> HandOff:
+        """``planned_on``: the context the change was planned on (a forget's forgotten part
+        included, so it never comes along as a late turn)."""
         old = self._agent()
 
         def entered() -> None:
             commit()
             self._tasks.spawn(self.provider.release(old.llm, old.tts))  # the agent handed off from
 
-        return HandOff(fresh, old, planned_on=planned_on, left_out={it.id for it in left_out}, on_commit=entered)
+        return HandOff(fresh, old, planned_on=planned_on, on_commit=entered)
 
     def _begin_hand_off(self, hand_off: HandOff, handle: Any = None) -> None:
         """The change commits when the fresh agent enters. ``handle``: the tool's reply,

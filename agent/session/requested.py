@@ -59,7 +59,7 @@ class RequestedChanges:
                 self._one_change_at_a_time("forgetting", hand_off=True)
                 applied = self.strategy.forget(self, plan.kept, plan.line)
                 # the fresh session starts without the forgotten part; the history follows once it took over
-                hand_off = self._hand_off_for(applied.handoff, plan.context, plan.gone, lambda: self._scrub_history(scope, None, set()))
+                hand_off = self._hand_off_for(applied.handoff, plan.context, lambda: self._scrub_history(scope, None, set()))
                 self._begin_hand_off(hand_off)
             await self._entered_or_undone(hand_off, "forgetting")
             return Outcome("forgotten", plan.subject, say=plan.line, notes=applied.notes)
